@@ -1,0 +1,18 @@
+// Package index is nbquery's store and query engine.
+//
+// A store is a directory. Tabular benchmark data lives in immutable Arrow IPC
+// files ("segments"), one per ingested source, opened zero-copy with
+// arrow-go's mapped reader; a small MANIFEST lists the live segments of every
+// benchmark, and a Badger database (catalog/) keeps the catalogue of ingested
+// sources, live-training results and other small mutable state. index is the
+// only package that imports Arrow and Badger.
+//
+// Writers (package ingest) build a segment with NewSegment / Write / Commit:
+// the file is written to a temporary path, fsynced and renamed into place, and
+// only then is the manifest replaced, so a failed or killed ingest leaves the
+// previous store intact.
+//
+// Readers open a store with Open; the returned *Store and every Bench it hands
+// out stay valid until Close. Query results are copies. Slices handed to a
+// callback (Scan) alias the mapped files and are valid only during the call.
+package index

@@ -1,0 +1,6 @@
+// Package space is the umbrella for the search-space definitions shared by
+// every other package: space/nb201 (the NAS-Bench-201 / NATS-Bench topology
+// cell), space/nb101 (the NAS-Bench-101 cell, its validity rules and module
+// hash) and space/sss (the NATS-Bench size space). These packages are leaves:
+// they import nothing else from nbquery.
+package space
