@@ -22,5 +22,11 @@ var (
 //	w.Write(frame) ...
 //	err = w.Commit(src)        // index.ErrUnchanged if src was ingested before
 type SegmentWriter struct {
-	seg *segWriter
+	bench string
+	archs []string
 }
+
+// SetArchs records the benchmark's architecture list (index order) carried by
+// this source. Commit fails with ErrArchMismatch if the store already holds a
+// different list.
+func (w *SegmentWriter) SetArchs(archs []string) { w.archs = archs }
