@@ -1,0 +1,347 @@
+package index
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+)
+
+// Bench is one benchmark of an open store: the union of its segments, newer
+// segments taking precedence for the same column. Lookups are lock-free once
+// the record batches they touch have been loaded.
+type Bench struct {
+	st   *Store
+	name string
+	bm   *benchManifest
+	segs []*segment
+	cols map[Key][]colRef // newest segment first
+	n    int              // number of architectures (rows)
+
+	archOnce sync.Once
+	arch     *archTable
+	archErr  error
+	invOnce  sync.Once
+}
+
+type colRef struct {
+	seg    *segment
+	field  int   // field index in the segment schema
+	epochs []int // stored epochs
+	width  int
+	contig bool // epochs are 0..width-1
+}
+
+type segment struct {
+	st   *Store
+	sm   segManifest
+	once sync.Once
+	rdr  *ipc.FileReader
+	err  error
+
+	batches []atomic.Pointer[batchData]
+	posOnce sync.Once
+	pos     []int32 // row -> position, for sparse segments
+	mu      sync.Mutex
+}
+
+type batchData struct {
+	rec  arrow.RecordBatch
+	rows []int32
+	vals [][]float64 // by field index; nil for the row column
+}
+
+// Bench returns the named benchmark, or an error wrapping ErrNotFound.
+func (s *Store) Bench(name string) (*Bench, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.benches[name]; b != nil {
+		return b, nil
+	}
+	bm := s.m.Benches[name]
+	if bm == nil {
+		return nil, fmt.Errorf("%w: benchmark %s is not in the store %s (run nbquery ingest)", ErrNotFound, name, s.dir)
+	}
+	b := &Bench{st: s, name: name, bm: bm, cols: map[Key][]colRef{}, n: bm.NumArchs}
+	for i := len(bm.Segments) - 1; i >= 0; i-- {
+		sm := bm.Segments[i]
+		if sm.File == "" {
+			continue
+		}
+		sg := &segment{st: s, sm: sm}
+		nb := (sm.Rows + sm.BatchRows - 1) / max(1, sm.BatchRows)
+		sg.batches = make([]atomic.Pointer[batchData], nb)
+		b.segs = append(b.segs, sg)
+		for j, c := range sm.Columns {
+			w := max(1, len(c.Epochs))
+			contig := true
+			for e, x := range c.Epochs {
+				if x != e {
+					contig = false
+				}
+			}
+			b.cols[c.Key] = append(b.cols[c.Key], colRef{seg: sg, field: j + 1, epochs: c.Epochs, width: w, contig: contig})
+		}
+	}
+	if b.n == 0 {
+		b.n = spaceSize(name)
+	}
+	s.benches[name] = b
+	return b, nil
+}
+
+func (s *Store) resetBench(name string) {
+	s.mu.Lock()
+	delete(s.benches, name)
+	s.mu.Unlock()
+}
+
+// Name returns the benchmark name.
+func (b *Bench) Name() string { return b.name }
+
+// Len returns the number of architectures.
+func (b *Bench) Len() int { return b.n }
+
+// Keys returns every stored column key, sorted by its string form.
+func (b *Bench) Keys() []Key {
+	out := make([]Key, 0, len(b.cols))
+	for k := range b.cols {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+// Epochs returns the epochs stored for key (union over segments).
+func (b *Bench) Epochs(k Key) []int {
+	var out []int
+	seen := map[int]bool{}
+	for _, r := range b.cols[k] {
+		for _, e := range r.epochs {
+			if !seen[e] {
+				seen[e] = true
+				out = append(out, e)
+			}
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+// Has reports whether any segment stores key.
+func (b *Bench) Has(k Key) bool { return len(b.cols[k]) > 0 }
+
+// value returns the stored value of key at row and epoch (-1 for epoch-free
+// columns), and whether one is recorded.
+func (b *Bench) value(row int, k Key, epoch int) (float64, bool) {
+	refs := b.cols[k]
+	for i := range refs {
+		r := &refs[i]
+		slot := 0
+		if len(r.epochs) > 0 {
+			if r.contig {
+				if epoch < 0 || epoch >= r.width {
+					continue
+				}
+				slot = epoch
+			} else {
+				slot = sort.SearchInts(r.epochs, epoch)
+				if slot == len(r.epochs) || r.epochs[slot] != epoch {
+					continue
+				}
+			}
+		}
+		vals, p := r.seg.lookup(row, r.field)
+		if vals == nil {
+			continue
+		}
+		v := vals[p*r.width+slot]
+		if !math.IsNaN(v) {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+// lookup returns the float column `field` of the batch holding row, and the
+// row's position in it; nil if the segment has no such row.
+func (sg *segment) lookup(row, field int) ([]float64, int) {
+	var p int
+	if sg.sm.Dense {
+		if row < 0 || row >= sg.sm.Rows {
+			return nil, 0
+		}
+		p = row
+	} else {
+		sg.posOnce.Do(sg.buildPos)
+		if row < 0 || row >= len(sg.pos) || sg.pos[row] < 0 {
+			return nil, 0
+		}
+		p = int(sg.pos[row])
+	}
+	bi := p / sg.sm.BatchRows
+	bd := sg.batches[bi].Load()
+	if bd == nil {
+		bd = sg.loadBatch(bi)
+		if bd == nil {
+			return nil, 0
+		}
+	}
+	return bd.vals[field], p - bi*sg.sm.BatchRows
+}
+
+func (sg *segment) open() {
+	m, err := sg.st.mapped(sg.sm.File)
+	if err != nil {
+		sg.err = err
+		return
+	}
+	r, err := ipc.NewMappedFileReader(m.data)
+	if err != nil {
+		sg.err = fmt.Errorf("index: %s: %w: %v", filepath.Join(sg.st.dir, sg.sm.File), ErrCorrupt, err)
+		return
+	}
+	sg.rdr = r
+}
+
+func (sg *segment) loadBatch(bi int) *batchData {
+	sg.mu.Lock()
+	defer sg.mu.Unlock()
+	if bd := sg.batches[bi].Load(); bd != nil {
+		return bd
+	}
+	sg.once.Do(sg.open)
+	if sg.err != nil {
+		return nil
+	}
+	rec, err := sg.rdr.RecordBatchAt(bi)
+	if err != nil {
+		sg.err = fmt.Errorf("index: %s batch %d: %w: %v", sg.sm.File, bi, ErrCorrupt, err)
+		return nil
+	}
+	bd := &batchData{rec: rec, vals: make([][]float64, rec.NumCols())}
+	if rc, ok := rec.Column(0).(*array.Int32); ok {
+		bd.rows = rc.Int32Values()
+	}
+	for j := 1; j < int(rec.NumCols()); j++ {
+		switch a := rec.Column(j).(type) {
+		case *array.Float64:
+			bd.vals[j] = a.Float64Values()
+		case *array.FixedSizeList:
+			if f, ok := a.ListValues().(*array.Float64); ok {
+				bd.vals[j] = f.Float64Values()
+			}
+		}
+		if bd.vals[j] == nil {
+			sg.err = fmt.Errorf("index: %s: %w: column %d has type %s", sg.sm.File, ErrCorrupt, j, rec.Column(j).DataType())
+			return nil
+		}
+	}
+	sg.batches[bi].Store(bd)
+	return bd
+}
+
+func (sg *segment) buildPos() {
+	maxRow := -1
+	var all [][]int32
+	for bi := range sg.batches {
+		bd := sg.batches[bi].Load()
+		if bd == nil {
+			bd = sg.loadBatch(bi)
+		}
+		if bd == nil {
+			return
+		}
+		all = append(all, bd.rows)
+		for _, r := range bd.rows {
+			maxRow = max(maxRow, int(r))
+		}
+	}
+	pos := make([]int32, maxRow+1)
+	for i := range pos {
+		pos[i] = -1
+	}
+	p := int32(0)
+	for _, rows := range all {
+		for _, r := range rows {
+			pos[r] = p
+			p++
+		}
+	}
+	sg.pos = pos
+}
+
+func (b *Bench) archTable() (*archTable, error) {
+	b.archOnce.Do(func() {
+		if b.bm.Archs == "" {
+			b.archErr = fmt.Errorf("%w: %s has no architecture list (ingest a source that carries one first)", ErrNotFound, b.name)
+			return
+		}
+		b.arch, b.archErr = b.st.loadArchs(b.bm)
+	})
+	return b.arch, b.archErr
+}
+
+// Arch returns the architecture string of index i.
+func (b *Bench) Arch(i int) (string, error) {
+	at, err := b.archTable()
+	if err != nil {
+		return "", err
+	}
+	if i < 0 || i >= at.names.Len() {
+		return "", fmt.Errorf("%w: index %d outside [0, %d)", ErrNotFound, i, at.names.Len())
+	}
+	return at.names.Value(i), nil
+}
+
+// Code returns the space code (nb201.Cell.Code, sss.Config.Code) of index i.
+func (b *Bench) Code(i int) (int, error) {
+	at, err := b.archTable()
+	if err != nil {
+		return 0, err
+	}
+	if i < 0 || i >= len(at.codes) {
+		return 0, fmt.Errorf("%w: index %d outside [0, %d)", ErrNotFound, i, len(at.codes))
+	}
+	return int(at.codes[i]), nil
+}
+
+// IndexOfCode returns the benchmark index of a space code.
+func (b *Bench) IndexOfCode(code int) (int, error) {
+	at, err := b.archTable()
+	if err != nil {
+		return 0, err
+	}
+	b.invOnce.Do(func() {
+		inv := make([]int32, spaceSize(b.name))
+		for i := range inv {
+			inv[i] = -1
+		}
+		for i, c := range at.codes {
+			if c >= 0 && int(c) < len(inv) {
+				inv[c] = int32(i)
+			}
+		}
+		at.inv = inv
+	})
+	if code < 0 || code >= len(at.inv) || at.inv[code] < 0 {
+		return 0, fmt.Errorf("%w: code %d not in %s", ErrNotFound, code, b.name)
+	}
+	return int(at.inv[code]), nil
+}
+
+// Index returns the index of an architecture string (query_index_by_arch).
+// The string is parsed, so any spelling of the same cell is found.
+func (b *Bench) Index(arch string) (int, error) {
+	code := archCode(b.name, arch)
+	if code < 0 {
+		return 0, fmt.Errorf("%w: %q is not a valid %s architecture", ErrNotFound, arch, b.name)
+	}
+	return b.IndexOfCode(code)
+}

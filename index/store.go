@@ -1,0 +1,295 @@
+package index
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+)
+
+// SchemaVersion is the version of the on-disk layout written by this package.
+const SchemaVersion = 1
+
+const manifestName = "MANIFEST"
+
+// Store is an opened store directory. It is safe for concurrent readers.
+// Close releases the mapped files; nothing obtained from the store may be
+// used after Close.
+type Store struct {
+	dir string
+	m   manifest
+
+	mu      sync.Mutex
+	benches map[string]*Bench
+	maps    []*mappedFile
+}
+
+// manifest lists the live files of every benchmark. It is the only file a
+// reader must parse at open, and it is replaced atomically by each commit.
+type manifest struct {
+	Version    int                        `json:"version"`
+	Generation int                        `json:"generation"`
+	Benches    map[string]*benchManifest `json:"benches"`
+}
+
+type benchManifest struct {
+	Archs    string        `json:"archs,omitempty"` // file of the arch list, relative to the store
+	NumArchs int           `json:"num_archs,omitempty"`
+	Segments []segManifest `json:"segments"`
+	Extra    map[string]string `json:"extra,omitempty"` // files of other tables (e.g. the NB101 table), by role
+}
+
+type segManifest struct {
+	File      string      `json:"file"`
+	Source    Source      `json:"source"`
+	Rows      int         `json:"rows"`       // number of rows in the segment
+	BatchRows int         `json:"batch_rows"` // rows per Arrow record batch (last may be shorter)
+	Dense     bool        `json:"dense"`      // rows are exactly 0..Rows-1
+	Columns   []colManifest `json:"columns"`
+}
+
+type colManifest struct {
+	Key    Key   `json:"key"`
+	Epochs []int `json:"epochs,omitempty"`
+}
+
+// DefaultDir returns the store location: $NBQUERY_STORE, else
+// ~/.local/share/nbquery.
+func DefaultDir() string {
+	if d := os.Getenv("NBQUERY_STORE"); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ".nbquery"
+	}
+	return filepath.Join(home, ".local", "share", "nbquery")
+}
+
+// Open opens the store at dir. A missing directory is an empty store: it is
+// created only when the first segment is committed.
+func Open(dir string) (*Store, error) {
+	s := &Store{dir: dir, benches: map[string]*Bench{}}
+	b, err := os.ReadFile(filepath.Join(dir, manifestName))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		s.m = manifest{Version: SchemaVersion, Benches: map[string]*benchManifest{}}
+		return s, nil
+	case err != nil:
+		return nil, fmt.Errorf("index: open %s: %w", dir, err)
+	}
+	if err := json.Unmarshal(b, &s.m); err != nil {
+		return nil, fmt.Errorf("index: %s: %w: %v", filepath.Join(dir, manifestName), ErrCorrupt, err)
+	}
+	if s.m.Version != SchemaVersion {
+		return nil, fmt.Errorf("index: %s: %w: store has %d, this build reads %d", dir, ErrSchemaVersion, s.m.Version, SchemaVersion)
+	}
+	if s.m.Benches == nil {
+		s.m.Benches = map[string]*benchManifest{}
+	}
+	return s, nil
+}
+
+// Dir returns the store directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Close unmaps every file. It is safe to call twice.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var first error
+	for _, m := range s.maps {
+		if err := m.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	s.maps = nil
+	s.benches = map[string]*Bench{}
+	return first
+}
+
+// Benches lists the benchmarks the store holds.
+func (s *Store) Benches() []string {
+	var out []string
+	for name := range s.m.Benches {
+		out = append(out, name)
+	}
+	sortStrings(out)
+	return out
+}
+
+// Sources lists the sources ingested into bench, oldest first.
+func (s *Store) Sources(bench string) []Source {
+	bm := s.m.Benches[bench]
+	if bm == nil {
+		return nil
+	}
+	out := make([]Source, len(bm.Segments))
+	for i, sg := range bm.Segments {
+		out[i] = sg.Source
+	}
+	return out
+}
+
+// ExtraFile returns the path of a benchmark's auxiliary table by role
+// (for example the NB101 table), and whether it exists.
+func (s *Store) ExtraFile(bench, role string) (string, bool) {
+	bm := s.m.Benches[bench]
+	if bm == nil || bm.Extra[role] == "" {
+		return "", false
+	}
+	return filepath.Join(s.dir, bm.Extra[role]), true
+}
+
+// lock takes an exclusive lock on the store for a commit.
+func (s *Store) lock() (func(), error) {
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("index: create store %s: %w", s.dir, err)
+	}
+	f, err := os.OpenFile(filepath.Join(s.dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("index: lock store: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("index: lock store: %w", err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// reloadManifest re-reads the manifest under the commit lock, so that two
+// processes committing one after the other do not lose each other's work.
+func (s *Store) reloadManifest() error {
+	b, err := os.ReadFile(filepath.Join(s.dir, manifestName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("index: reload manifest: %w", err)
+	}
+	var m manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("index: reload manifest: %w: %v", ErrCorrupt, err)
+	}
+	if m.Benches == nil {
+		m.Benches = map[string]*benchManifest{}
+	}
+	s.m = m
+	return nil
+}
+
+// writeManifest replaces the manifest atomically.
+func (s *Store) writeManifest(m manifest) error {
+	b, err := json.MarshalIndent(m, "", " ")
+	if err != nil {
+		return fmt.Errorf("index: encode manifest: %w", err)
+	}
+	return WriteFileAtomic(filepath.Join(s.dir, manifestName), func(f *os.File) error {
+		_, err := f.Write(b)
+		return err
+	})
+}
+
+// cloneManifest deep-copies m so that a failed commit leaves s.m untouched.
+func cloneManifest(m manifest) manifest {
+	b, _ := json.Marshal(m)
+	var c manifest
+	_ = json.Unmarshal(b, &c)
+	if c.Benches == nil {
+		c.Benches = map[string]*benchManifest{}
+	}
+	return c
+}
+
+// WriteFileAtomic writes path through fill into a temporary file in the same
+// directory, fsyncs it, renames it into place and fsyncs the directory. On
+// any error the temporary file is removed and path is untouched.
+func WriteFileAtomic(path string, fill func(f *os.File) error) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := fill(f); err != nil {
+		return fmt.Errorf("index: write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("index: sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("index: close %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("index: rename %s: %w", path, err)
+	}
+	ok = true
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// mappedFile is a read-only memory map of a whole file.
+type mappedFile struct {
+	data []byte
+}
+
+func mapFile(path string) (*mappedFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() == 0 {
+		return &mappedFile{}, nil
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("mmap %s: %w", path, err)
+	}
+	return &mappedFile{data: data}, nil
+}
+
+func (m *mappedFile) close() error {
+	if m.data == nil {
+		return nil
+	}
+	err := syscall.Munmap(m.data)
+	m.data = nil
+	return err
+}
+
+// mapped maps path (relative to the store) and registers it for Close.
+func (s *Store) mapped(rel string) (*mappedFile, error) {
+	m, err := mapFile(filepath.Join(s.dir, rel))
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	s.mu.Lock()
+	s.maps = append(s.maps, m)
+	s.mu.Unlock()
+	return m, nil
+}

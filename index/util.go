@@ -1,0 +1,5 @@
+package index
+
+import "sort"
+
+func sortStrings(s []string) { sort.Strings(s) }
