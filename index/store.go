@@ -31,24 +31,24 @@ type Store struct {
 // manifest lists the live files of every benchmark. It is the only file a
 // reader must parse at open, and it is replaced atomically by each commit.
 type manifest struct {
-	Version    int                        `json:"version"`
-	Generation int                        `json:"generation"`
+	Version    int                       `json:"version"`
+	Generation int                       `json:"generation"`
 	Benches    map[string]*benchManifest `json:"benches"`
 }
 
 type benchManifest struct {
-	Archs    string        `json:"archs,omitempty"` // file of the arch list, relative to the store
-	NumArchs int           `json:"num_archs,omitempty"`
-	Segments []segManifest `json:"segments"`
+	Archs    string            `json:"archs,omitempty"` // file of the arch list, relative to the store
+	NumArchs int               `json:"num_archs,omitempty"`
+	Segments []segManifest     `json:"segments"`
 	Extra    map[string]string `json:"extra,omitempty"` // files of other tables (e.g. the NB101 table), by role
 }
 
 type segManifest struct {
-	File      string      `json:"file"`
-	Source    Source      `json:"source"`
-	Rows      int         `json:"rows"`       // number of rows in the segment
-	BatchRows int         `json:"batch_rows"` // rows per Arrow record batch (last may be shorter)
-	Dense     bool        `json:"dense"`      // rows are exactly 0..Rows-1
+	File      string        `json:"file"`
+	Source    Source        `json:"source"`
+	Rows      int           `json:"rows"`       // number of rows in the segment
+	BatchRows int           `json:"batch_rows"` // rows per Arrow record batch (last may be shorter)
+	Dense     bool          `json:"dense"`      // rows are exactly 0..Rows-1
 	Columns   []colManifest `json:"columns"`
 }
 
