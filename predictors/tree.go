@@ -1,0 +1,300 @@
+package predictors
+
+// Histogram-based regression trees shared by GBDT and RandomForest.
+//
+// Hand-written: Go has no well-kept gradient-boosting or random-forest
+// library (the cgo bindings to XGBoost / LightGBM are unmaintained and need
+// native builds), and the core here is small: quantile binning into at most
+// 256 bins per feature, level-wise growth with one histogram pass over the
+// rows per level, and the second-order split gain
+// G_L^2/(H_L+lambda) + G_R^2/(H_R+lambda) - G^2/(H+lambda).
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+)
+
+// binner maps features to uint8 bins: bin b of feature f holds the values
+// x with thr[f][b-1] < x <= thr[f][b].
+type binner struct {
+	thr [][]float64
+	off []int // first histogram slot of each feature
+	tot int   // total bins
+}
+
+// fit computes thresholds from the n x d training matrix data (row stride s).
+func (b *binner) fit(data []float64, n, d, s, maxBins int, col []float64) []float64 {
+	if cap(b.thr) < d {
+		b.thr = make([][]float64, d)
+	}
+	b.thr = b.thr[:d]
+	b.off = append(b.off[:0], make([]int, d)...)
+	col = grow(col, n)
+	b.tot = 0
+	for f := 0; f < d; f++ {
+		for i := 0; i < n; i++ {
+			col[i] = data[i*s+f]
+		}
+		slices.Sort(col)
+		t := b.thr[f][:0]
+		u := 1
+		for i := 1; i < n; i++ {
+			if col[i] != col[i-1] {
+				u++
+			}
+		}
+		if u <= maxBins {
+			for i := 1; i < n; i++ {
+				if col[i] != col[i-1] {
+					t = append(t, col[i-1]+(col[i]-col[i-1])/2)
+				}
+			}
+		} else {
+			for q := 1; q < maxBins; q++ {
+				v := col[q*n/maxBins]
+				if (len(t) == 0 || v > t[len(t)-1]) && v < col[n-1] {
+					t = append(t, v)
+				}
+			}
+		}
+		b.thr[f] = t
+		b.off[f] = b.tot
+		b.tot += len(t) + 1
+	}
+	return col
+}
+
+// transform writes the bins of the n x d matrix data into dst (row-major).
+func (b *binner) transform(dst []uint8, data []float64, n, d, s int) {
+	for i := 0; i < n; i++ {
+		for f, t := range b.thr {
+			x := data[i*s+f]
+			var k int
+			switch len(t) {
+			case 0:
+			case 1:
+				if x > t[0] {
+					k = 1
+				}
+			default:
+				k = sort.SearchFloat64s(t, x)
+			}
+			dst[i*d+f] = uint8(k)
+		}
+	}
+}
+
+// forest is a flat set of regression trees. Node i splits on feat[i] at
+// thr[i] (x <= thr goes to left[i], else left[i]+1) or, when feat[i] < 0, is
+// a leaf with value val[i].
+type forest struct {
+	nodes []tnode
+	roots []int32
+}
+
+// tnode is one tree node, packed into 16 bytes for cache locality. For a
+// leaf, feat < 0 and v is the leaf value; otherwise v is the threshold.
+type tnode struct {
+	v    float64
+	left int32
+	feat int16
+	sbin uint8 // split bin, for traversing binned training rows
+}
+
+func (fo *forest) reset() { fo.nodes, fo.roots = fo.nodes[:0], fo.roots[:0] }
+
+func (fo *forest) addNode() int32 {
+	fo.nodes = append(fo.nodes, tnode{feat: -1, left: -1})
+	return int32(len(fo.nodes) - 1)
+}
+
+// eval returns tree t's value for the raw feature row x.
+func (fo *forest) eval(t int, x []float64) float64 {
+	nodes := fo.nodes
+	nd := &nodes[fo.roots[t]]
+	for nd.feat >= 0 {
+		i := nd.left
+		if x[nd.feat] > nd.v {
+			i++
+		}
+		nd = &nodes[i]
+	}
+	return nd.v
+}
+
+// evalBinned returns tree t's value for the binned row xb.
+func (fo *forest) evalBinned(t int, xb []uint8) float64 {
+	nodes := fo.nodes
+	nd := &nodes[fo.roots[t]]
+	for nd.feat >= 0 {
+		i := nd.left
+		if xb[nd.feat] > nd.sbin {
+			i++
+		}
+		nd = &nodes[i]
+	}
+	return nd.v
+}
+
+// treeParams controls the growth of one tree.
+type treeParams struct {
+	maxDepth int
+	minLeaf  float64 // minimum hessian (weight) in a child
+	lambda   float64 // L2 on leaf values
+	scale    float64 // leaf value multiplier (learning rate)
+	maxFeat  int     // features tried per node (<= d)
+}
+
+// grower holds the reusable buffers for growing trees on one binned matrix.
+type grower struct {
+	b     *binner
+	bins  []uint8 // n x d
+	n, d  int
+	slot  []int32 // level slot of each row, -1 when inactive or at a leaf
+	hist  []float64
+	nodes []growNode
+	next  []growNode
+	feats []int
+}
+
+type growNode struct {
+	id   int32
+	g, h float64
+	// split chosen for this node
+	lslot, rslot int32
+}
+
+// grow adds one tree to fo, fitted to per-row gradients g and weights h
+// (rows with h == 0 are left out), and returns its root.
+func (gr *grower) grow(fo *forest, g, h []float64, p treeParams, rng *rand.Rand) {
+	n, d := gr.n, gr.d
+	if cap(gr.slot) < n {
+		gr.slot = make([]int32, n)
+	}
+	gr.slot = gr.slot[:n]
+	root := fo.addNode()
+	fo.roots = append(fo.roots, root)
+	var G, H float64
+	for i := 0; i < n; i++ {
+		if h[i] == 0 {
+			gr.slot[i] = -1
+			continue
+		}
+		gr.slot[i] = 0
+		G += g[i]
+		H += h[i]
+	}
+	gr.nodes = append(gr.nodes[:0], growNode{id: root, g: G, h: H})
+	if len(gr.feats) != d {
+		gr.feats = make([]int, d)
+	}
+	tot := gr.b.tot
+	for depth := 0; depth < p.maxDepth && len(gr.nodes) > 0; depth++ {
+		k := len(gr.nodes)
+		gr.hist = grow(gr.hist, 2*k*tot)
+		clear(gr.hist)
+		off := gr.b.off
+		for i := 0; i < n; i++ {
+			s := gr.slot[i]
+			if s < 0 {
+				continue
+			}
+			base := int(s) * tot
+			row := gr.bins[i*d : i*d+d]
+			gi, hi := g[i], h[i]
+			for f, bv := range row {
+				j := 2 * (base + off[f] + int(bv))
+				gr.hist[j] += gi
+				gr.hist[j+1] += hi
+			}
+		}
+		gr.next = gr.next[:0]
+		for s := range gr.nodes {
+			nd := &gr.nodes[s]
+			nd.lslot, nd.rslot = -1, -1
+			if nd.h < 2*p.minLeaf {
+				continue
+			}
+			feats := gr.featureSample(p.maxFeat, rng)
+			parent := nd.g * nd.g / (nd.h + p.lambda)
+			bestGain, bestF, bestB := 1e-12*math.Max(1, parent), -1, 0
+			var bgl, bhl float64
+			for _, f := range feats {
+				nb := len(gr.b.thr[f]) + 1
+				hs := gr.hist[2*(s*tot+off[f]) : 2*(s*tot+off[f]+nb)]
+				var gl, hl float64
+				for bv := 0; bv < nb-1; bv++ {
+					gl += hs[2*bv]
+					hl += hs[2*bv+1]
+					if hl < p.minLeaf {
+						continue
+					}
+					hr := nd.h - hl
+					if hr < p.minLeaf {
+						break
+					}
+					gr_ := nd.g - gl
+					gain := gl*gl/(hl+p.lambda) + gr_*gr_/(hr+p.lambda) - parent
+					if gain > bestGain {
+						bestGain, bestF, bestB, bgl, bhl = gain, f, bv, gl, hl
+					}
+				}
+			}
+			if bestF < 0 {
+				continue
+			}
+			l := fo.addNode()
+			fo.addNode()
+			fo.nodes[nd.id] = tnode{v: gr.b.thr[bestF][bestB], left: l, feat: int16(bestF), sbin: uint8(bestB)}
+			nd.lslot = int32(len(gr.next))
+			gr.next = append(gr.next, growNode{id: l, g: bgl, h: bhl})
+			nd.rslot = int32(len(gr.next))
+			gr.next = append(gr.next, growNode{id: l + 1, g: nd.g - bgl, h: nd.h - bhl})
+		}
+		// Finalise this level's leaves and route rows to the next level.
+		for s := range gr.nodes {
+			nd := &gr.nodes[s]
+			if nd.lslot < 0 {
+				fo.nodes[nd.id].v = p.scale * nd.g / (nd.h + p.lambda)
+			}
+		}
+		for i := 0; i < n; i++ {
+			s := gr.slot[i]
+			if s < 0 {
+				continue
+			}
+			nd := &gr.nodes[s]
+			if nd.lslot < 0 {
+				gr.slot[i] = -1
+				continue
+			}
+			if tn := fo.nodes[nd.id]; gr.bins[i*d+int(tn.feat)] <= tn.sbin {
+				gr.slot[i] = nd.lslot
+			} else {
+				gr.slot[i] = nd.rslot
+			}
+		}
+		gr.nodes, gr.next = gr.next, gr.nodes
+	}
+	for _, nd := range gr.nodes {
+		fo.nodes[nd.id].v = p.scale * nd.g / (nd.h + p.lambda)
+	}
+}
+
+// featureSample returns the features to try at a node: all of them in order,
+// or a random subset of size m (partial Fisher-Yates on a reused buffer).
+func (gr *grower) featureSample(m int, rng *rand.Rand) []int {
+	for i := range gr.feats {
+		gr.feats[i] = i
+	}
+	if m <= 0 || m >= gr.d {
+		return gr.feats
+	}
+	for i := 0; i < m; i++ {
+		j := i + rng.IntN(gr.d-i)
+		gr.feats[i], gr.feats[j] = gr.feats[j], gr.feats[i]
+	}
+	return gr.feats[:m]
+}
