@@ -1,0 +1,57 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors; a *ParseError wraps one of them (or an I/O error).
+var (
+	// ErrFormat marks input that is not in the expected container or pickle format.
+	ErrFormat = errors.New("ingest: malformed input")
+	// ErrSchema marks a well-formed object with missing or mistyped fields.
+	ErrSchema = errors.New("ingest: unexpected record structure")
+	// ErrArch marks an architecture string that does not parse or disagrees
+	// with the benchmark's architecture list.
+	ErrArch = errors.New("ingest: bad architecture")
+	// ErrMapping marks a CSV column mapping that names a missing column or an
+	// unknown dataset, set or metric.
+	ErrMapping = errors.New("ingest: bad column mapping")
+	// ErrLayout marks a record whose columns or epochs do not fit the column
+	// layout fixed by the first frame of a streamed source.
+	ErrLayout = errors.New("ingest: record does not fit the column layout")
+	// ErrUnknownSource marks a path whose kind could not be recognised.
+	ErrUnknownSource = errors.New("ingest: unrecognised source")
+)
+
+// ParseError reports a problem in an input file. Line is the 1-based CSV line
+// or the arch index of a record (then Offset is -1); Offset is a byte offset
+// in the (decompressed) stream when known, else -1.
+type ParseError struct {
+	File   string
+	Line   int
+	Offset int64
+	Field  string
+	Err    error
+}
+
+func (e *ParseError) Error() string {
+	s := "ingest: " + e.File
+	if e.Line > 0 {
+		s += fmt.Sprintf(":%d", e.Line)
+	}
+	if e.Offset >= 0 {
+		s += fmt.Sprintf(" (offset %d)", e.Offset)
+	}
+	if e.Field != "" {
+		s += ": " + e.Field
+	}
+	return s + ": " + e.Err.Error()
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// perr builds a ParseError with no line/offset.
+func perr(file, field string, err error) *ParseError {
+	return &ParseError{File: file, Offset: -1, Field: field, Err: err}
+}

@@ -1,0 +1,164 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/nbquery/nbquery/index"
+)
+
+// recStore records segments in memory so tests can read frames back.
+type recStore struct {
+	archs map[string][]string
+	segs  []*recSeg
+}
+
+type recSeg struct {
+	bench     string
+	archs     []string
+	frames    []index.Frame
+	src       index.Source
+	committed bool
+	aborted   bool
+}
+
+func (s *recStore) NewSegment(bench string) (segWriter, error) {
+	g := &recSeg{bench: bench}
+	s.segs = append(s.segs, g)
+	return g, nil
+}
+
+func (s *recStore) Archs(bench string) ([]string, error) {
+	if a, ok := s.archs[bench]; ok {
+		return a, nil
+	}
+	return nil, fmt.Errorf("rec: %w", index.ErrNotFound)
+}
+
+func (g *recSeg) SetArchs(a []string) { g.archs = a }
+func (g *recSeg) Write(f index.Frame) error {
+	if n := len(g.frames); n > 0 {
+		last := g.frames[n-1].Rows
+		if f.Rows[0] <= last[len(last)-1] {
+			return fmt.Errorf("rows not ascending")
+		}
+	}
+	for _, c := range f.Columns {
+		if len(c.Values) != len(f.Rows)*c.Width() {
+			return fmt.Errorf("column %s: %d values for %d rows", c.Key, len(c.Values), len(f.Rows))
+		}
+	}
+	g.frames = append(g.frames, f)
+	return nil
+}
+func (g *recSeg) Commit(src index.Source) error { g.src, g.committed = src, true; return nil }
+func (g *recSeg) Abort()                        { g.aborted = true }
+
+// value returns the stored value of row at key and epoch (-1: epoch-free).
+func (g *recSeg) value(row int, k index.Key, epoch int) (float64, bool) {
+	for _, f := range g.frames {
+		i := slices.Index(f.Rows, row)
+		if i < 0 {
+			continue
+		}
+		for _, c := range f.Columns {
+			if c.Key != k {
+				continue
+			}
+			j := 0
+			if epoch >= 0 {
+				if j = slices.Index(c.Epochs, epoch); j < 0 {
+					return 0, false
+				}
+			}
+			v := c.Values[i*c.Width()+j]
+			return v, !math.IsNaN(v)
+		}
+	}
+	return 0, false
+}
+
+func (g *recSeg) rows() []int {
+	var r []int
+	for _, f := range g.frames {
+		r = append(r, f.Rows...)
+	}
+	return r
+}
+
+func (g *recSeg) keys() []index.Key {
+	if len(g.frames) == 0 {
+		return nil
+	}
+	var ks []index.Key
+	for _, c := range g.frames[0].Columns {
+		ks = append(ks, c.Key)
+	}
+	return ks
+}
+
+// runRec ingests path into a fresh recorder and returns the one segment.
+func runRec(t testing.TB, bench, path string, opt Options, stored map[string][]string) (*recSeg, Result) {
+	t.Helper()
+	rs := &recStore{archs: stored}
+	res, err := ingest(context.Background(), rs, bench, path, opt)
+	if err != nil {
+		t.Fatalf("ingest %s: %v", path, err)
+	}
+	if len(rs.segs) != 1 || !rs.segs[0].committed {
+		t.Fatalf("want one committed segment, got %d", len(rs.segs))
+	}
+	return rs.segs[0], res
+}
+
+func key(ds, hp, set, metric string, seed int) index.Key {
+	return index.Key{Dataset: ds, HP: hp, Set: set, Metric: metric, Seed: seed}
+}
+
+// hashTree returns path -> sha256 of every file under dir ("" if dir is absent).
+func hashTree(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if e.IsDir() {
+			out[rel+"/"] = "dir"
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		s := sha256.Sum256(b)
+		out[rel] = hex.EncodeToString(s[:])
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
