@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nbquery/nbquery/index"
+)
+
+func newInfoCommand(opts *globalOptions) *cobra.Command {
+	var keys bool
+	cmd := &cobra.Command{
+		Use:   "info",
+		Short: "What the store holds: benchmarks, sources, columns",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runInfo(cmd.Context(), opts, keys, opts.stdout)
+		},
+	}
+	cmd.Flags().BoolVar(&keys, "keys", false, "list every stored column")
+	return cmd
+}
+
+func runInfo(ctx context.Context, opts *globalOptions, keys bool, w io.Writer) error {
+	st, err := index.Open(opts.storeDir())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if !opts.json {
+		fmt.Fprintf(w, "store %s (schema version %d)\n", st.Dir(), index.SchemaVersion)
+	}
+	for _, name := range st.Benches() {
+		b, err := st.Bench(name)
+		if err != nil {
+			return err
+		}
+		srcs := st.Sources(name)
+		if opts.json {
+			var o jsonObject
+			o.add("bench", name)
+			o.add("architectures", b.Len())
+			o.add("columns", len(b.Keys()))
+			o.add("sources", srcs)
+			if keys {
+				ks := []string{}
+				for _, k := range b.Keys() {
+					ks = append(ks, k.String())
+				}
+				o.add("keys", ks)
+			}
+			if err := o.write(w); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(w, "%s: %d architectures, %d columns, %d sources\n", name, b.Len(), len(b.Keys()), len(srcs))
+		for _, s := range srcs {
+			fmt.Fprintf(w, "  %-14s %12d B  sha256 %.12s  %s\n", s.Kind, s.Size, s.SHA256, s.Path)
+		}
+		if devs := b.Devices(); len(devs) > 0 {
+			fmt.Fprintf(w, "  devices: %v\n", devs)
+		}
+		if keys {
+			for _, k := range b.Keys() {
+				fmt.Fprintf(w, "  %s  epochs %v\n", k, compactEpochs(b.Epochs(k)))
+			}
+		}
+	}
+	return nil
+}
+
+func compactEpochs(e []int) string {
+	if len(e) == 0 {
+		return "-"
+	}
+	if len(e) > 2 && e[len(e)-1]-e[0] == len(e)-1 {
+		return fmt.Sprintf("%d-%d", e[0], e[len(e)-1])
+	}
+	return fmt.Sprint(e)
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nbquery/nbquery/index"
+	"github.com/nbquery/nbquery/ingest"
+)
+
+type ingestOptions struct {
+	mapping string
+}
+
+func newIngestCommand(opts *globalOptions) *cobra.Command {
+	var io ingestOptions
+	cmd := &cobra.Command{
+		Use:   "ingest BENCH PATH...",
+		Short: "Ingest benchmark files into the store (nb201, nats-sss, nb101)",
+		Long: `Ingest benchmark files into the store. BENCH is nb201 (NAS-Bench-201 and the
+NATS-Bench topology space, one shared index), nats-sss (the NATS-Bench size
+space) or nb101 (NAS-Bench-101).
+
+nb201 and nats-sss accept NATS-Bench -simple directories and .pickle.pbz2
+files, NAS-Bench-201 .pth files (v1_0, v1_1), CSV exports (layout recognised
+from the header, or --mapping FILE for any other table) and HELP latency files.
+nb101 accepts nasbench_full.tfrecord / nasbench_only108.tfrecord and partial
+tables keyed by hash (CSV/JSON).
+
+Each path is one source. Ingesting the same source twice changes nothing; a
+failed ingest leaves the store as it was.`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runIngest(cmd.Context(), opts, io, args[0], args[1:], opts.stdout)
+		},
+	}
+	cmd.Flags().StringVar(&io.mapping, "mapping", "", "JSON column mapping for a CSV table (nb201, nats-sss)")
+	return cmd
+}
+
+func runIngest(ctx context.Context, opts *globalOptions, iopt ingestOptions, bench string, paths []string, w io.Writer) error {
+	st, err := index.Open(opts.storeDir())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var o ingest.Options
+	o.Progress = opts.progress()
+	if iopt.mapping != "" {
+		m, err := ingest.LoadMapping(iopt.mapping)
+		if err != nil {
+			return err
+		}
+		o.Mapping = m
+	}
+	for _, p := range paths {
+		var res ingest.Result
+		switch bench {
+		case index.NB201:
+			res, err = ingest.NB201(ctx, st, p, o)
+		case index.NATSSSS:
+			res, err = ingest.NATSSSS(ctx, st, p, o)
+		case index.NB101:
+			res, err = ingestNB101(ctx, st, p, o)
+		default:
+			return usagef("unknown benchmark %q (want nb201, nats-sss or nb101)", bench)
+		}
+		if err != nil {
+			return err
+		}
+		if err := reportIngest(opts, w, bench, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func reportIngest(opts *globalOptions, w io.Writer, bench string, res ingest.Result) error {
+	if opts.json {
+		b, _ := json.Marshal(map[string]any{
+			"bench": bench, "path": res.Source.Path, "kind": res.Source.Kind, "sha256": res.Source.SHA256,
+			"size": res.Source.Size, "rows": res.Rows, "columns": res.Columns, "unchanged": res.Unchanged,
+			"seconds": res.Elapsed.Seconds(),
+		})
+		_, err := fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	if res.Unchanged {
+		_, err := fmt.Fprintf(w, "%s: %s already ingested (sha256 %.12s); store unchanged\n", bench, res.Source.Path, res.Source.SHA256)
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%s: ingested %s (%s, %d bytes): %d architectures, %d columns in %.2fs\n",
+		bench, res.Source.Path, res.Source.Kind, res.Source.Size, res.Rows, res.Columns, res.Elapsed.Seconds())
+	return err
+}
+
+var _ = os.Stdout

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nbquery/nbquery/index"
+)
+
+type queryOptions struct {
+	arch    string
+	index   int
+	dataset string
+	hp      string
+	epoch   int
+	seed    string
+	devices bool
+}
+
+func newQueryCommand(opts *globalOptions) *cobra.Command {
+	var q queryOptions
+	cmd := &cobra.Command{
+		Use:   "query BENCH (--arch STR | --index N) --dataset D --hp H",
+		Short: "Query one architecture (get_more_info, compute costs, latencies)",
+		Long: `Query one architecture with the official get_more_info semantics: train-*,
+valid-*, test-* and valtest-* loss, accuracy, per-epoch and total time, for the
+dataset's official splits (cifar10-valid: valid=x-valid, test=ori-test; cifar10:
+test=ori-test; cifar100, ImageNet16-120: valid=x-valid, test=x-test,
+valtest=ori-test), plus flops (M), params (MB) and latency (s).
+
+--hp is required (12 or 200 for nb201; 01, 12 or 90 for nats-sss): the official
+APIs silently default to 12 epochs, nbquery never does. --epoch is 0-based and
+defaults to the last epoch. --seed is mean (the official is_random=False),
+random (one seed, drawn from --rand-seed) or a seed number.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == index.NB101 {
+				return runQueryNB101(cmd.Context(), opts, cmd, opts.stdout)
+			}
+			return runQuery(cmd.Context(), opts, q, args[0], cmd.Flags().Changed("index"), opts.stdout)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&q.arch, "arch", "", "architecture string")
+	f.IntVar(&q.index, "index", -1, "architecture index")
+	f.StringVar(&q.dataset, "dataset", "", "cifar10-valid, cifar10, cifar100 or ImageNet16-120")
+	f.StringVar(&q.hp, "hp", "", "training schedule in epochs (required)")
+	f.IntVar(&q.epoch, "epoch", -1, "0-based epoch (default: the last)")
+	f.StringVar(&q.seed, "seed", "mean", "mean, random or a seed number")
+	f.BoolVar(&q.devices, "devices", false, "also print every measured device latency (ms)")
+	addNB101QueryFlags(cmd)
+	return cmd
+}
+
+func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench string, haveIndex bool, w io.Writer) error {
+	if bench != index.NB201 && bench != index.NATSSSS {
+		return usagef("unknown benchmark %q (want nb201, nats-sss or nb101)", bench)
+	}
+	if (q.arch == "") == !haveIndex {
+		return usagef("give exactly one of --arch or --index")
+	}
+	if q.dataset == "" {
+		return usagef("--dataset is required")
+	}
+	if q.hp == "" {
+		return usagef("--hp is required (the number of training epochs, e.g. 200 or 12)")
+	}
+	rng := rand.New(rand.NewPCG(opts.randSeed, 0))
+	policy, err := index.ParseSeedPolicy(q.seed, rng)
+	if err != nil {
+		return usageError{err}
+	}
+	st, err := index.Open(opts.storeDir())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	b, err := st.Bench(bench)
+	if err != nil {
+		return err
+	}
+	row := q.index
+	if q.arch != "" {
+		if row, err = b.Index(q.arch); err != nil {
+			return err
+		}
+	} else if row < 0 || row >= b.Len() {
+		return fmt.Errorf("%w: index %d outside [0, %d)", index.ErrNotFound, row, b.Len())
+	}
+	arch, _ := b.Arch(row)
+	last, err := index.LastEpoch(q.hp)
+	if err != nil {
+		return usageError{err}
+	}
+	epoch := q.epoch
+	if epoch < 0 {
+		epoch = last
+	}
+	info, err := b.MoreInfo(row, q.dataset, q.hp, epoch, policy)
+	if err != nil {
+		return err
+	}
+	costs, cerr := b.ComputeCosts(row, q.dataset, q.hp)
+	var devs []string
+	if q.devices {
+		devs = b.Devices()
+	}
+	if opts.json {
+		var o jsonObject
+		o.add("index", row)
+		o.add("arch", arch)
+		o.add("dataset", q.dataset)
+		o.add("hp", q.hp)
+		o.add("epoch", epoch)
+		o.add("seed", policy.String())
+		for i, k := range info.Keys {
+			o.add(k, info.Values[i])
+		}
+		if cerr == nil {
+			o.add("flops", costs.FLOPs)
+			o.add("params", costs.Params)
+			o.add("latency", costs.Latency)
+		}
+		for _, d := range devs {
+			if v, err := b.DeviceLatency(row, d); err == nil {
+				o.add("latency:"+d, v)
+			}
+		}
+		return o.write(w)
+	}
+	keys := []string{"index", "arch", "dataset", "hp", "epoch", "seed"}
+	vals := []string{fmt.Sprint(row), arch, q.dataset, q.hp, fmt.Sprint(epoch), policy.String()}
+	for i, k := range info.Keys {
+		keys = append(keys, k)
+		vals = append(vals, fmtVal(info.Values[i]))
+	}
+	if cerr == nil {
+		keys = append(keys, "flops", "params", "latency")
+		vals = append(vals, fmtVal(costs.FLOPs), fmtVal(costs.Params), fmtVal(costs.Latency))
+	}
+	for _, d := range devs {
+		if v, err := b.DeviceLatency(row, d); err == nil {
+			keys = append(keys, "latency:"+d+" (ms)")
+			vals = append(vals, fmtVal(v))
+		}
+	}
+	writeKV(w, keys, vals)
+	return nil
+}
+
+func fmtVal(v float64) string {
+	if math.IsNaN(v) {
+		return "None"
+	}
+	return index.FormatFloat(v)
+}

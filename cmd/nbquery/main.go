@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nbquery/nbquery/index"
+)
+
+// Exit codes.
+const (
+	exitOK        = 0
+	exitError     = 1
+	exitUsage     = 2
+	exitNotFound  = 3
+	exitCancelled = 130
+)
+
+// globalOptions are the flags shared by every command.
+type globalOptions struct {
+	store    string
+	json     bool
+	quiet    bool
+	randSeed uint64
+	stdout   io.Writer
+	stderr   io.Writer
+}
+
+// usageError marks a command-line mistake (exit code 2).
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+func newRootCommand(opts *globalOptions) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "nbquery",
+		Short: "Query NAS benchmarks, run predictor and search experiments, train cells",
+		Long: `nbquery ingests NAS-Bench-101, NAS-Bench-201, NATS-Bench, CSV exports and
+hardware-latency tables once into a local store (Arrow columns + Badger) and
+answers queries with the official APIs' semantics.
+
+Store location: --store DIR, else $NBQUERY_STORE, else ~/.local/share/nbquery.
+
+Exit codes: 0 success, 1 error, 2 usage, 3 not found or not recorded, 130 cancelled.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(opts.stdout)
+	root.SetErr(opts.stderr)
+	pf := root.PersistentFlags()
+	pf.StringVar(&opts.store, "store", "", "store directory (default $NBQUERY_STORE or ~/.local/share/nbquery)")
+	pf.BoolVar(&opts.json, "json", false, "print one JSON object per result")
+	pf.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress bars")
+	pf.Uint64Var(&opts.randSeed, "rand-seed", 1, "seed of the random source (for --seed random and sampling)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		newIngestCommand(opts),
+		newQueryCommand(opts),
+		newTopCommand(opts),
+		newStatsCommand(opts),
+		newInfoCommand(opts),
+	)
+	addExtraCommands(root, opts)
+	return root
+}
+
+// extraCommands are registered by other files of this package.
+var extraCommands []func(*globalOptions) *cobra.Command
+
+func addExtraCommands(root *cobra.Command, opts *globalOptions) {
+	for _, f := range extraCommands {
+		root.AddCommand(f(opts))
+	}
+}
+
+func (o *globalOptions) storeDir() string {
+	if o.store != "" {
+		return o.store
+	}
+	return index.DefaultDir()
+}
+
+func (o *globalOptions) progress() io.Writer {
+	if o.quiet {
+		return nil
+	}
+	return o.stderr
+}
+
+// exitCode maps an error to the process exit code.
+func exitCode(err error) int {
+	var u usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, context.Canceled):
+		return exitCancelled
+	case errors.As(err, &u):
+		return exitUsage
+	case errors.Is(err, index.ErrNotFound), errors.Is(err, index.ErrUnavailable):
+		return exitNotFound
+	}
+	return exitError
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts := &globalOptions{stdout: stdout, stderr: stderr}
+	root := newRootCommand(opts)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "nbquery: %v\n", oneLine(err.Error()))
+	}
+	code := exitCode(err)
+	if err != nil && code == exitOK {
+		code = exitError
+	}
+	// cobra reports unknown commands and flags as plain errors.
+	if err != nil && code == exitError && isCobraUsage(err) {
+		code = exitUsage
+	}
+	return code
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}

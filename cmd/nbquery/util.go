@@ -1,0 +1,70 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/nbquery/nbquery/index"
+)
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func isCobraUsage(err error) bool {
+	s := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "required flag", "invalid argument"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonObject writes an ordered JSON object on one line. Float values are
+// written as Python's repr writes them (null for NaN).
+type jsonObject struct {
+	keys []string
+	vals []any
+}
+
+func (o *jsonObject) add(k string, v any) { o.keys = append(o.keys, k); o.vals = append(o.vals, v) }
+
+func (o *jsonObject) write(w io.Writer) error {
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i, k := range o.keys {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		kb, _ := json.Marshal(k)
+		sb.Write(kb)
+		sb.WriteString(": ")
+		switch v := o.vals[i].(type) {
+		case float64:
+			sb.WriteString(index.FormatFloat(v))
+		default:
+			b, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			sb.Write(b)
+		}
+	}
+	sb.WriteString("}\n")
+	_, err := io.WriteString(w, sb.String())
+	return err
+}
+
+// table writes aligned key/value lines.
+func writeKV(w io.Writer, keys []string, vals []string) {
+	width := 0
+	for _, k := range keys {
+		width = max(width, len(k))
+	}
+	for i, k := range keys {
+		fmt.Fprintf(w, "%-*s  %s\n", width, k, vals[i])
+	}
+}

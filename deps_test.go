@@ -1,0 +1,154 @@
+package nbquery
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/nbquery/nbquery"
+
+// allowed lists, for each package of the module, the module packages it may
+// import (directly or not): cmd -> {experiment, weaknas, search, train} ->
+// predictors -> index <- ingest, with space/* shared by all.
+var allowed = map[string][]string{
+	"space":           {},
+	"space/nb201":     {},
+	"space/nb101":     {},
+	"space/sss":       {},
+	"internal/shared": {},
+	"index":           {"space/..."},
+	"ingest":          {"index", "space/...", "ingest/..."},
+	"ingest/tfrecord": {"index", "space/..."},
+	"predictors":      {"index", "space/..."},
+	"search":          {"predictors", "index", "space/..."},
+	"weaknas":         {"search", "predictors", "index", "space/..."},
+	"experiment":      {"weaknas", "search", "predictors", "index", "space/..."},
+	"train":           {"predictors", "index", "space/...", "train/..."},
+	"cmd/nbquery":     {"..."},
+}
+
+// exclusive lists third-party packages only one package may import.
+var exclusive = map[string]string{
+	"github.com/apache/arrow-go/v18": "index",
+	"github.com/dgraph-io/badger/v4": "index",
+	"gorgonia.org/gorgonia":          "train",
+	"github.com/spf13/cobra":         "cmd/nbquery",
+}
+
+func matches(pattern, pkg string) bool {
+	if pattern == "..." {
+		return true
+	}
+	if p, ok := strings.CutSuffix(pattern, "/..."); ok {
+		return pkg == p || strings.HasPrefix(pkg, p+"/")
+	}
+	return pkg == pattern
+}
+
+// TestDependencyOrder fails when a package imports against the one-way order.
+func TestDependencyOrder(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json=ImportPath,Imports,Deps", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	seen := 0
+	for dec.More() {
+		var p struct {
+			ImportPath string
+			Imports    []string
+			Deps       []string
+		}
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		if rel == "" {
+			continue
+		}
+		seen++
+		rules, ok := findRules(rel)
+		if !ok {
+			t.Errorf("package %s has no entry in the dependency table of deps_test.go", rel)
+			continue
+		}
+		for _, imp := range p.Imports {
+			if r, ok := strings.CutPrefix(imp, module+"/"); ok {
+				if r == rel || isSub(rel, r) {
+					continue
+				}
+				if !anyMatch(rules, r) {
+					t.Errorf("%s imports %s: not allowed by the one-way dependency order", rel, r)
+				}
+			}
+		}
+		for _, d := range p.Deps {
+			for lib, owner := range exclusive {
+				if (d == lib || strings.HasPrefix(d, lib+"/")) && !matches(owner+"/...", rel) && !strings.HasPrefix(rel, "cmd/") {
+					// cmd reaches these only through their owners.
+					if contains(p.Imports, d) {
+						t.Errorf("%s imports %s, which only %s may import", rel, d, owner)
+					}
+				}
+			}
+		}
+	}
+	if seen < 5 {
+		t.Fatalf("only %d packages listed", seen)
+	}
+}
+
+func findRules(rel string) ([]string, bool) {
+	best, found := "", false
+	for k := range allowed {
+		if (rel == k || strings.HasPrefix(rel, k+"/")) && len(k) >= len(best) {
+			best, found = k, true
+		}
+	}
+	return allowed[best], found
+}
+
+func isSub(parent, child string) bool { return strings.HasPrefix(child, parent+"/") }
+
+func anyMatch(patterns []string, pkg string) bool {
+	for _, p := range patterns {
+		if matches(p, pkg) {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(s []string, x string) bool {
+	for _, y := range s {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// TestNoMathRandV1 keeps randomness seeded: math/rand v1 has a global source.
+func TestNoMathRandV1(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json=ImportPath,Imports,TestImports,XTestImports", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var p struct {
+			ImportPath                         string
+			Imports, TestImports, XTestImports []string
+		}
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range [][]string{p.Imports, p.TestImports, p.XTestImports} {
+			if contains(l, "math/rand") {
+				t.Errorf("%s imports math/rand (v1); use a seeded math/rand/v2 source", p.ImportPath)
+			}
+		}
+	}
+}
