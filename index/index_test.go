@@ -111,7 +111,7 @@ func TestSegmentRoundTrip(t *testing.T) {
 	if i, err := b.Index(nb201.FromCode(284).String()); err != nil || i != 284 {
 		t.Errorf("Index = %d, %v", i, err)
 	}
-	c, err := b.ComputeCosts(11, "cifar10-valid", "3")
+	c, err := b.ComputeCosts(11, "cifar10-valid", "3", MeanSeeds())
 	if err != nil || c.Params != 0.6 || !math.IsNaN(c.FLOPs) {
 		t.Errorf("costs = %+v, %v", c, err)
 	}

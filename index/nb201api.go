@@ -420,11 +420,6 @@ func (b *Bench) MoreInfo(row int, dataset, hp string, epoch int, p SeedPolicy) (
 			}
 			continue
 		}
-		if terr != nil && math.IsNaN(s.PerTime) {
-			// Without training metrics the official per-time divides by
-			// the epoch count taken from the training record.
-			s.PerTime = math.NaN()
-		}
 		in.add(pt.prefix, s)
 	}
 	if len(in.Keys) == 0 {
@@ -443,11 +438,17 @@ type Costs struct {
 // the seeds, with the official legacy fix (if the per-seed values disagree at
 // 5 decimals, the seed-888 value is taken) and latency averaged over the
 // positive values only.
-func (b *Bench) ComputeCosts(row int, dataset, hp string) (Costs, error) {
+//
+// With a fixed or random seed policy the costs of that one trial are
+// returned instead (the official API has no per-seed variant).
+func (b *Bench) ComputeCosts(row int, dataset, hp string, p SeedPolicy) (Costs, error) {
 	if err := b.checkRow(row); err != nil {
 		return Costs{}, err
 	}
-	seeds := b.RowSeeds(make([]int, 0, 4), row, dataset, hp)
+	seeds, err := b.chooseSeed(row, dataset, hp, p)
+	if err != nil {
+		return Costs{}, err
+	}
 	if len(seeds) == 0 {
 		seeds = []int{SeedMean}
 	}

@@ -46,7 +46,7 @@ func (b *Bench) Value(row int, q Query) (float64, error) {
 	}
 	switch m {
 	case MetricParams, MetricFLOPs, MetricLatency:
-		c, err := b.ComputeCosts(row, q.Dataset, q.HP)
+		c, err := b.ComputeCosts(row, q.Dataset, q.HP, q.Seed)
 		if err != nil {
 			return 0, err
 		}
@@ -263,7 +263,7 @@ func (s *Simulator) TrainEval(row int, dataset string, epoch int) (validAcc, lat
 	if math.IsNaN(train.AllTime) || math.IsNaN(valid.PerTime) {
 		return 0, 0, 0, s.UsedTime, fmt.Errorf("%w: training times of index %d on %s hp %s", ErrUnavailable, row, d, s.HP)
 	}
-	c, err := s.B.ComputeCosts(row, dataset, s.HP)
+	c, err := s.B.ComputeCosts(row, dataset, s.HP, MeanSeeds())
 	if err != nil {
 		return 0, 0, 0, s.UsedTime, err
 	}

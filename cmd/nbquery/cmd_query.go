@@ -105,7 +105,7 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 	if err != nil {
 		return err
 	}
-	costs, cerr := b.ComputeCosts(row, q.dataset, q.hp)
+	costs, cerr := b.ComputeCosts(row, q.dataset, q.hp, policy)
 	var devs []string
 	if q.devices {
 		devs = b.Devices()
