@@ -104,7 +104,9 @@ func EvaluateWith(ctx context.Context, X *mat.Dense, y []float64, models []Spec,
 	for t := 0; t < trials; t++ {
 		perm := rand.New(rand.NewPCG(seed, uint64(t))).Perm(rows)
 		for si, n := range sizes {
+			xtr.Reset()
 			xtr.ReuseAs(n, d)
+			xte.Reset()
 			xte.ReuseAs(rows-n, d)
 			ytr, yte, pred = grow(ytr, n), grow(yte, rows-n), grow(pred, rows-n)
 			for i, p := range perm {

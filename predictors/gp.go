@@ -111,6 +111,7 @@ func (gp *GP) Fit(X mat.Matrix, y []float64) error {
 		return fmt.Errorf("predictors: GP.Fit: %d samples: %w", n, ErrTooFew)
 	}
 	gp.d = -1
+	gp.x.Reset()
 	gp.x.ReuseAs(n, d)
 	gp.x.Copy(X)
 	xr := gp.x.RawMatrix()
@@ -170,6 +171,7 @@ func (gp *GP) Fit(X mat.Matrix, y []float64) error {
 	if err := gp.chol.SolveVecTo(mat.NewVecDense(n, gp.alpha), mat.NewVecDense(n, ys)); err != nil {
 		return fmt.Errorf("predictors: GP.Fit: %v: %w", err, ErrSingular)
 	}
+	gp.l.Reset()
 	gp.chol.LTo(&gp.l)
 	gp.d = d
 	return nil

@@ -79,9 +79,11 @@ func (r *Ridge) Fit(X mat.Matrix, y []float64) error {
 		return fmt.Errorf("predictors: Ridge.Fit: %d samples: %w", n, ErrTooFew)
 	}
 	r.d = -1
+	r.xc.Reset()
 	r.xc.ReuseAs(n, d)
 	r.mu = centered(&r.xc, rawOf(X), n, d, r.mu)
 	ym, _ := meanStd(y)
+	r.gram.Reset()
 	r.gram.ReuseAsSym(d)
 	r.gram.SymOuterK(1, r.xc.T())
 	for j := 0; j < d; j++ {
@@ -158,6 +160,7 @@ func (m *BayesLinear) Fit(X mat.Matrix, y []float64) error {
 		return fmt.Errorf("predictors: BayesLinear.Fit: %d samples: %w", n, ErrTooFew)
 	}
 	m.d = -1
+	m.xc.Reset()
 	m.xc.ReuseAs(n, d)
 	m.mu = centered(&m.xc, rawOf(X), n, d, m.mu)
 	ym, ys := meanStd(y)
@@ -165,6 +168,7 @@ func (m *BayesLinear) Fit(X mat.Matrix, y []float64) error {
 	for i, v := range y {
 		yc[i] = v - ym
 	}
+	m.gram.Reset()
 	m.gram.ReuseAsSym(d)
 	m.gram.SymOuterK(1, m.xc.T())
 	if ok := m.eig.Factorize(&m.gram, true); !ok {

@@ -32,9 +32,10 @@ func PaperMLPConfig() MLPConfig {
 	return MLPConfig{Hidden: []int{1000, 1000, 1000, 1000}, Epochs: 100}
 }
 
-// SmallMLPConfig is the fast default: one hidden layer of 64 units.
+// SmallMLPConfig is the fast default: two hidden layers of 64 units, Adam
+// step 2e-2, at most 200 epochs.
 func SmallMLPConfig() MLPConfig {
-	return MLPConfig{Hidden: []int{64}, Epochs: 200, LearningRate: 1e-2}
+	return MLPConfig{Hidden: []int{64, 64}, Epochs: 200, LearningRate: 2e-2}
 }
 
 func (c MLPConfig) withDefaults() MLPConfig {
