@@ -3,6 +3,7 @@ package ingest
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors; a *ParseError wraps one of them (or an I/O error).
@@ -46,12 +47,28 @@ func (e *ParseError) Error() string {
 	if e.Field != "" {
 		s += ": " + e.Field
 	}
-	return s + ": " + e.Err.Error()
+	return s + ": " + strings.TrimPrefix(e.Err.Error(), "ingest: ")
 }
 
 func (e *ParseError) Unwrap() error { return e.Err }
 
-// perr builds a ParseError with no line/offset.
+// offsetError carries the byte offset where a decoder failed.
+type offsetError struct {
+	off int64
+	err error
+}
+
+func (e *offsetError) Error() string { return e.err.Error() }
+func (e *offsetError) Unwrap() error { return e.err }
+
+func atOffset(off int64, err error) error { return &offsetError{off, err} }
+
+// perr builds a ParseError; the offset comes from an offsetError in err.
 func perr(file, field string, err error) *ParseError {
-	return &ParseError{File: file, Offset: -1, Field: field, Err: err}
+	pe := &ParseError{File: file, Offset: -1, Field: field, Err: err}
+	var oe *offsetError
+	if errors.As(err, &oe) {
+		pe.Offset = oe.off
+	}
+	return pe
 }

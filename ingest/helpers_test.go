@@ -162,3 +162,12 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(ks)
 	return ks
 }
+
+// bz2Bytes compresses b with the system-independent encoder in this test
+// package (Go has no bzip2 writer; see bzip2w_test.go).
+func bz2Bytes(t testing.TB, b []byte) []byte {
+	t.Helper()
+	return bzip2Encode(b)
+}
+
+func bz2Text(t testing.TB) []byte { return bz2Bytes(t, []byte("hello, this is not a pickle\n")) }

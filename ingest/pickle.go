@@ -22,12 +22,15 @@ import (
 const maxArchPickle = 256 << 20
 
 // readBzip2 decompresses a whole bzip2 stream, failing past limit bytes.
+// Errors carry the compressed offset the decoder had reached.
 func readBzip2(data []byte, limit int64) ([]byte, error) {
-	r := bzip2.NewReader(bytes.NewReader(data))
+	br := bytes.NewReader(data)
+	r := bzip2.NewReader(br)
 	var buf bytes.Buffer
 	n, err := io.Copy(&buf, io.LimitReader(r, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: bzip2: %v", ErrFormat, err)
+		off := int64(len(data)) - int64(br.Len())
+		return nil, atOffset(off, fmt.Errorf("%w: bzip2: %v (compressed offset %d)", ErrFormat, err, off))
 	}
 	if n > limit {
 		return nil, fmt.Errorf("%w: bzip2: decompressed size exceeds %d bytes", ErrFormat, limit)
@@ -94,7 +97,7 @@ func scanPickle(data []byte) (int, error) {
 		p++
 		info := pickleOps[op]
 		if info == nil {
-			return at, fmt.Errorf("%w: pickle: unknown opcode 0x%02x at offset %d", ErrFormat, op, at)
+			return at, atOffset(int64(at), fmt.Errorf("%w: pickle: unknown opcode 0x%02x at offset %d", ErrFormat, op, at))
 		}
 		if op == '.' {
 			return p, nil
@@ -113,7 +116,7 @@ func scanPickle(data []byte) (int, error) {
 			for range lines {
 				i := bytes.IndexByte(data[p:], '\n')
 				if i < 0 {
-					return at, fmt.Errorf("%w: pickle: unterminated argument of opcode 0x%02x at offset %d", ErrFormat, op, at)
+					return at, atOffset(int64(at), fmt.Errorf("%w: pickle: unterminated argument of opcode 0x%02x at offset %d", ErrFormat, op, at))
 				}
 				p += i + 1
 			}
@@ -131,7 +134,7 @@ func scanPickle(data []byte) (int, error) {
 			v := binary.LittleEndian.Uint32(data[p:])
 			if op == 'T' || op == '\x8b' { // signed lengths
 				if int32(v) < 0 {
-					return at, fmt.Errorf("%w: pickle: negative length for opcode 0x%02x at offset %d", ErrFormat, op, at)
+					return at, atOffset(int64(at), fmt.Errorf("%w: pickle: negative length for opcode 0x%02x at offset %d", ErrFormat, op, at))
 				}
 			}
 			n = uint64(v)
@@ -156,11 +159,11 @@ func scanPickle(data []byte) (int, error) {
 		}
 		p += int(n)
 	}
-	return len(data), fmt.Errorf("%w: pickle: truncated, no STOP opcode before offset %d", ErrFormat, len(data))
+	return len(data), atOffset(int64(len(data)), fmt.Errorf("%w: pickle: truncated, no STOP opcode before offset %d", ErrFormat, len(data)))
 }
 
 func truncated(op byte, at int) error {
-	return fmt.Errorf("%w: pickle: truncated argument of opcode 0x%02x at offset %d", ErrFormat, op, at)
+	return atOffset(int64(at), fmt.Errorf("%w: pickle: truncated argument of opcode 0x%02x at offset %d", ErrFormat, op, at))
 }
 
 // unpickle decodes the single pickle that starts at data[0] and returns the

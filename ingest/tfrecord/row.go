@@ -161,7 +161,7 @@ func (p *Parser) Parse(data []byte, row *Row) error {
 	if nops != dim {
 		return ferr(FieldOperations, ErrShape, "%d operations for a %dx%d matrix", nops, dim, dim)
 	}
-	row.Spec, err = nb101.FromParts(string(adj), ops[:nops])
+	row.Spec, err = nb101.FromParts(adj, ops[:nops])
 	if err != nil {
 		return &fieldError{field: FieldAdjacency, err: fmt.Errorf("%w: %w", ErrSpec, err)}
 	}

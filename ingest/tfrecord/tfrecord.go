@@ -155,3 +155,31 @@ func (w *Writer) Write(data []byte) error {
 	}
 	return nil
 }
+
+// RowReader reads NB101 rows from a TFRecord stream.
+type RowReader struct {
+	R *Reader
+	p Parser
+}
+
+// NewRowReader returns a row reader of r.
+func NewRowReader(r io.Reader) *RowReader { return &RowReader{R: NewReader(r)} }
+
+// Next parses the next record into row; io.EOF at a clean end. Errors are
+// *RecordError values naming the record, its offset and the field.
+func (rr *RowReader) Next(row *Row) error {
+	data, err := rr.R.Next()
+	if err != nil {
+		return err
+	}
+	if err := rr.p.Parse(data, row); err != nil {
+		n, off := rr.R.Record()
+		re := &RecordError{File: rr.R.File, Record: n, Offset: off, Err: err}
+		var fe *fieldError
+		if errors.As(err, &fe) {
+			re.Field, re.Err = fe.field, fe.err
+		}
+		return re
+	}
+	return nil
+}
