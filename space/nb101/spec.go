@@ -185,7 +185,7 @@ func NewSpec(matrix [][]int, ops []string) (Spec, error) {
 
 // FromParts is NewSpec for callers that already hold a row-major 0/1 string
 // (the tfrecord form, dim = sqrt(len)) and op codes.
-func FromParts(adj string, ops []Op) (Spec, error) {
+func FromParts[S ~string | ~[]byte](adj S, ops []Op) (Spec, error) {
 	n := len(ops)
 	if n > 64 || n*n != len(adj) {
 		return Spec{}, fmt.Errorf("%w: adjacency of %d characters is not the square of %d ops", ErrOutOfDomain, len(adj), n)
