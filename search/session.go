@@ -33,11 +33,11 @@ type Session struct {
 	StopAtOptimum bool
 
 	// Results of the run.
-	Queries  []int   // queried indices, in order
-	Picks    []Pick  // predictor top-1 marks, if the algorithm has a model
+	Queries  []int     // queried indices, in order
+	Picks    []Pick    // predictor top-1 marks, if the algorithm has a model
 	Time     []float64 // cumulative simulated training seconds after each query
-	StrictAt int     // queries until an optimal cell was queried; 0 = not yet
-	LooseAt  int     // same, also counting an optimal predictor top-1; 0 = not yet
+	StrictAt int       // queries until an optimal cell was queried; 0 = not yet
+	LooseAt  int       // same, also counting an optimal predictor top-1; 0 = not yet
 
 	queried  []bool
 	classRep []int32 // class -> first queried member, -1
