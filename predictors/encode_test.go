@@ -213,3 +213,62 @@ func expectPanic(t *testing.T, fn func()) {
 	}()
 	fn()
 }
+
+// FuzzEncodeNB101 builds a cell from bytes (a 64-bit adjacency and up to 7
+// op bytes) and checks the 45-dim and path encodings against their
+// definitions: the 45-dim row holds one 1 per upper-triangle edge among the
+// cell's vertices plus one op bit per non-input vertex, and the path count
+// equals the number of input->output routes.
+func FuzzEncodeNB101(f *testing.F) {
+	f.Add(uint64(nasbenchExample.Adj), []byte{0, 2, 3, 2, 2, 1, 4})
+	f.Add(uint64(prunedExample.Adj), []byte{0, 1, 4})
+	f.Add(uint64(0), []byte{0, 4})
+	f.Fuzz(func(t *testing.T, adj uint64, ops []byte) {
+		n := len(ops)
+		if n < 2 || n > NB101MaxVertices {
+			return
+		}
+		c := NB101Cell{Ops: make([]int, n)}
+		for i, b := range ops {
+			c.Ops[i] = 1 + int(b)%3
+		}
+		c.Ops[0], c.Ops[n-1] = NB101Input, NB101Output
+		var edges int
+		for i := 0; i < n; i++ {
+			for j := i + 1; j < n; j++ {
+				if adj>>(i*NB101MaxVertices+j)&1 != 0 {
+					c.Adj |= 1 << (i*NB101MaxVertices + j)
+					edges++
+				}
+			}
+		}
+		dst := mat.NewDense(1, NB101Dim, nil)
+		EncodeNB101(dst, []NB101Cell{c})
+		var sum float64
+		for _, v := range dst.RawRowView(0) {
+			sum += v
+		}
+		if want := float64(edges + n - 1); sum != want {
+			t.Fatalf("45-dim row sums to %v, want %v", sum, want)
+		}
+		// routes counted by dynamic programming over the DAG
+		var routes [NB101MaxVertices]int
+		routes[0] = 1
+		for j := 1; j < n; j++ {
+			for i := 0; i < j; i++ {
+				if c.Edge(i, j) {
+					routes[j] += routes[i]
+				}
+			}
+		}
+		idx := NB101PathIndices(nil, c)
+		if len(idx) != routes[n-1] {
+			t.Fatalf("%d path indices, want %d routes", len(idx), routes[n-1])
+		}
+		for _, p := range idx {
+			if p < 0 || p >= NB101PathDim {
+				t.Fatalf("path index %d out of range", p)
+			}
+		}
+	})
+}

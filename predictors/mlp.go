@@ -33,9 +33,10 @@ func PaperMLPConfig() MLPConfig {
 }
 
 // SmallMLPConfig is the fast default: two hidden layers of 64 units, Adam
-// step 2e-2, at most 200 epochs.
+// step 1e-2, batches of 100, at most 200 epochs (chosen on NB201: Kendall
+// tau about 0.72 at n = 1000 in a few hundred milliseconds).
 func SmallMLPConfig() MLPConfig {
-	return MLPConfig{Hidden: []int{64, 64}, Epochs: 200, LearningRate: 2e-2}
+	return MLPConfig{Hidden: []int{64, 64}, Epochs: 200, LearningRate: 1e-2, BatchSize: 100}
 }
 
 func (c MLPConfig) withDefaults() MLPConfig {

@@ -21,7 +21,7 @@ type regEntry struct {
 }
 
 var registry = map[string]regEntry{
-	"mlp": {"MLP 2 x 64 ReLU, Adam lr 2e-2, at most 200 epochs (fast default)",
+	"mlp": {"MLP 2 x 64 ReLU, Adam lr 1e-2, batch 100, at most 200 epochs (fast default)",
 		func(rng *rand.Rand) Predictor { return NewMLP(SmallMLPConfig(), rng) }},
 	"mlp-paper": {"MLP 4 x 1000 ReLU, sklearn MLPRegressor defaults, max_iter 100 (WeakNAS paper)",
 		func(rng *rand.Rand) Predictor { return NewMLP(PaperMLPConfig(), rng) }},
