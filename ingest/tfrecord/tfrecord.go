@@ -63,6 +63,7 @@ func MaskedCRC(b []byte) uint32 {
 // Reader reads the records of a TFRecord stream.
 type Reader struct {
 	r      *bufio.Reader
+	hdr    [12]byte // a field, not a local: passed to io.ReadFull it would escape
 	buf    []byte
 	off    int64 // offset of the next record
 	rec    int64 // number of the next record
@@ -91,8 +92,8 @@ func (r *Reader) errorf(err error) error {
 // io.EOF at a clean end of stream. A stream that ends inside a record gives
 // ErrTruncated; a checksum mismatch ErrCRC.
 func (r *Reader) Next() ([]byte, error) {
-	var hdr [12]byte
-	n, err := io.ReadFull(r.r, hdr[:])
+	hdr := r.hdr[:]
+	n, err := io.ReadFull(r.r, hdr)
 	switch {
 	case err == io.EOF:
 		return nil, io.EOF
