@@ -14,6 +14,10 @@ func TestBzip2Encode(t *testing.T) {
 	for i := range rnd {
 		rnd[i] = byte(r.IntN(7))
 	}
+	big := make([]byte, 120_000)
+	for i := range big {
+		big[i] = byte(r.IntN(200))
+	}
 	for _, tc := range []struct {
 		name string
 		in   []byte
@@ -24,6 +28,7 @@ func TestBzip2Encode(t *testing.T) {
 		{"runs", bytes.Repeat([]byte{0, 0, 0, 0, 0, 0, 0, 1}, 300)},
 		{"long run", bytes.Repeat([]byte{7}, 1000)},
 		{"random small alphabet", rnd},
+		{"several blocks", big},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := io.ReadAll(bzip2.NewReader(bytes.NewReader(bzip2Encode(tc.in))))

@@ -179,3 +179,36 @@ func TestDatasetSeedOrder(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestNATSSingleFile ingests a synthetic fast_mode=False NATS file: one
+// bzip2-compressed pickle with meta_archs and arch2infos {idx: OrderedDict
+// {hp: ArchResults-state}}.
+func TestNATSSingleFile(t *testing.T) {
+	obj, names := synthNB201([]int{7, 3})
+	infos := obj[1].v.(pdict)
+	var od pdict
+	for _, kv := range infos {
+		hps := kv.v.(pdict)
+		od = append(od, pkv{kv.k, podict{{"12", hps[0].v}, {"200", hps[1].v}}})
+	}
+	obj[1].v = od
+	p := filepath.Join(t.TempDir(), "NATS-tss-v1_0-3ffb9.pickle.pbz2")
+	if err := os.WriteFile(p, bzip2Encode(newPickle(obj)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g, res := runRec(t, index.NB201, p, Options{}, nil)
+	if res.Source.Kind != KindNATSFile || res.Rows != 2 || g.archs[7] != names[7] {
+		t.Fatalf("result %+v", res)
+	}
+	if v, ok := g.value(7, key("cifar100", "200", "x-valid", "accuracy", 777), 199); !ok || v != synthAcc(7, 1, 777, "x-valid", 199) {
+		t.Fatalf("value %v %v", v, ok)
+	}
+	t.Run("one arch file", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "000007.pickle.pbz2")
+		os.WriteFile(p, bzip2Encode(newPickle(od[0].v)), 0o644)
+		g, res := runRec(t, index.NB201, p, Options{}, nil)
+		if res.Rows != 1 || g.rows()[0] != 7 || g.archs != nil {
+			t.Fatalf("result %+v rows %v", res, g.rows())
+		}
+	})
+}
