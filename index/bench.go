@@ -24,6 +24,8 @@ type Bench struct {
 	cols map[Key][]colRef // newest segment first
 	n    int              // number of architectures (rows)
 
+	planCache
+
 	archOnce sync.Once
 	arch     *archTable
 	archErr  error
@@ -248,6 +250,18 @@ func (sg *segment) loadBatch(bi int) *batchData {
 }
 
 func (sg *segment) buildPos() {
+	if len(sg.sm.RowList) > 0 {
+		maxRow := sg.sm.RowList[len(sg.sm.RowList)-1]
+		pos := make([]int32, maxRow+1)
+		for i := range pos {
+			pos[i] = -1
+		}
+		for p, r := range sg.sm.RowList {
+			pos[r] = int32(p)
+		}
+		sg.pos = pos
+		return
+	}
 	maxRow := -1
 	var all [][]int32
 	for bi := range sg.batches {

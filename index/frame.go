@@ -3,6 +3,8 @@ package index
 import (
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 )
 
 // Benchmark names.
@@ -85,3 +87,73 @@ type Source struct {
 
 // NaN is the "not recorded" marker.
 var NaN = math.NaN()
+
+// Epochs is a list of epochs that marshals compactly as ranges ("0-199",
+// "11", "0-5,9"), which keeps the manifest small and fast to parse.
+type Epochs []int
+
+// MarshalJSON writes the ranges as one string.
+func (e Epochs) MarshalJSON() ([]byte, error) {
+	var sb strings.Builder
+	sb.WriteByte('"')
+	for i := 0; i < len(e); {
+		j := i
+		for j+1 < len(e) && e[j+1] == e[j]+1 {
+			j++
+		}
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(strconv.Itoa(e[i]))
+		if j > i {
+			sb.WriteByte('-')
+			sb.WriteString(strconv.Itoa(e[j]))
+		}
+		i = j + 1
+	}
+	sb.WriteByte('"')
+	return []byte(sb.String()), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (e *Epochs) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return fmt.Errorf("index: epochs %s: %w", b, err)
+	}
+	*e, err = parseEpochs(s)
+	return err
+}
+
+// parseEpochs reads "0-199", "11" or "0-5,9" into a list sized exactly.
+func parseEpochs(s string) (Epochs, error) {
+	if s == "" {
+		return nil, nil
+	}
+	type span struct{ a, z int }
+	var spans [8]span
+	sp := spans[:0]
+	n := 0
+	for part := range strings.SplitSeq(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			return nil, fmt.Errorf("index: epochs %q: %w", s, err)
+		}
+		z := a
+		if isRange {
+			if z, err = strconv.Atoi(hi); err != nil || z < a {
+				return nil, fmt.Errorf("index: epochs %q: bad range %q", s, part)
+			}
+		}
+		sp = append(sp, span{a, z})
+		n += z - a + 1
+	}
+	out := make(Epochs, 0, n)
+	for _, x := range sp {
+		for v := x.a; v <= x.z; v++ {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}

@@ -122,39 +122,22 @@ func ResolveSplit(dataset, split string) (string, string, error) {
 // Seeds returns the seeds stored for (dataset, hp) over the whole benchmark,
 // ascending; SeedMean is not included.
 func (b *Bench) Seeds(dataset, hp string) []int {
-	seen := map[int]bool{}
-	for k := range b.cols {
-		if k.Dataset == dataset && k.HP == hp && k.Seed != SeedMean {
-			seen[k.Seed] = true
-		}
-	}
-	out := make([]int, 0, len(seen))
-	for s := range seen {
-		out = append(out, s)
-	}
-	sort.Ints(out)
-	return out
+	return append([]int(nil), b.seedsOf(dataset, hp)...)
 }
 
-// RowSeeds returns the seeds the architecture at row was trained with for
-// (dataset, hp): those with a recorded final training accuracy, or with any
-// final value of the set when the source has no training metrics.
+// RowSeeds appends to dst[:0] the seeds the architecture at row was trained
+// with for (dataset, hp) (the official dataset_seed): those with a recorded
+// final accuracy on any set.
 func (b *Bench) RowSeeds(dst []int, row int, dataset, hp string) []int {
 	dst = dst[:0]
 	last, err := LastEpoch(hp)
 	if err != nil {
 		return dst
 	}
-	for _, s := range b.Seeds(dataset, hp) {
-		if _, ok := b.value(row, Key{dataset, hp, SetTrain, MetricAccuracy, s}, last); ok {
-			dst = append(dst, s)
-			continue
-		}
-		for _, set := range []string{SetXValid, SetOriTest, SetXTest} {
-			if _, ok := b.value(row, Key{dataset, hp, set, MetricAccuracy, s}, last); ok {
-				dst = append(dst, s)
-				break
-			}
+	sp := b.plan(dataset, hp, SetTrain, last, last)
+	for i := range sp.seeds {
+		if sp.seeds[i].has(row) {
+			dst = append(dst, sp.seeds[i].seed)
 		}
 	}
 	return dst
@@ -186,10 +169,7 @@ func (b *Bench) chooseSeed(row int, dataset, hp string, p SeedPolicy) ([]int, er
 		return seeds, nil
 	case SeedRandom:
 		if len(seeds) == 0 {
-			if b.hasMeanOnly(dataset, hp) {
-				return nil, fmt.Errorf("%w: %s hp %s holds only means over seeds (from %s); use the mean seed policy", ErrUnavailable, dataset, hp, b.meanSource(dataset, hp))
-			}
-			return nil, fmt.Errorf("%w: no trial of index %d on %s hp %s", ErrUnavailable, row, dataset, hp)
+			return nil, b.noTrial(row, dataset, hp)
 		}
 		return []int{seeds[p.Rand.IntN(len(seeds))]}, nil
 	case SeedFixed:
@@ -201,6 +181,13 @@ func (b *Bench) chooseSeed(row int, dataset, hp string, p SeedPolicy) ([]int, er
 		return nil, fmt.Errorf("%w: can not find random seed (%d) from %v for index %d on %s hp %s", ErrUnavailable, p.Seed, seeds, row, dataset, hp)
 	}
 	panic("index: bad seed mode")
+}
+
+func (b *Bench) noTrial(row int, dataset, hp string) error {
+	if b.hasMeanOnly(dataset, hp) {
+		return fmt.Errorf("%w: %s hp %s holds only means over seeds (from %s); use the mean seed policy", ErrUnavailable, dataset, hp, b.meanSource(dataset, hp))
+	}
+	return fmt.Errorf("%w: no trial of index %d on %s hp %s", ErrUnavailable, row, dataset, hp)
 }
 
 func (b *Bench) hasMeanOnly(dataset, hp string) bool {
@@ -224,12 +211,9 @@ func (b *Bench) meanSource(dataset, hp string) string {
 // GetMetrics returns the official ArchResults.get_metrics(dataset, set,
 // iepoch, is_random) for one row: epoch -1 is the last epoch of hp. With
 // several seeds the values are averaged in ascending seed order, summed left
-// to right as np.mean does for so few values.
+// to right as np.mean does for so few values. It does not allocate.
 func (b *Bench) GetMetrics(row int, dataset, hp, set string, epoch int, p SeedPolicy) (SetInfo, error) {
 	if err := b.checkRow(row); err != nil {
-		return SetInfo{}, err
-	}
-	if err := checkDataset(dataset); err != nil {
 		return SetInfo{}, err
 	}
 	last, err := LastEpoch(hp)
@@ -242,58 +226,119 @@ func (b *Bench) GetMetrics(row int, dataset, hp, set string, epoch int, p SeedPo
 	if epoch > last {
 		return SetInfo{}, fmt.Errorf("%w: epoch %d outside [0, %d] for hp %s", ErrUnavailable, epoch, last, hp)
 	}
-	seeds, err := b.chooseSeed(row, dataset, hp, p)
-	if err != nil {
-		return SetInfo{}, err
-	}
-	info := SetInfo{Epoch: epoch}
-	if len(seeds) == 0 {
-		// Sources that only carry means over seeds.
-		k := Key{dataset, hp, set, MetricAccuracy, SeedMean}
-		acc, ok := b.value(row, k, epoch)
-		if !ok {
-			return SetInfo{}, b.unavailable(row, k, epoch)
-		}
-		info.Accuracy = acc
-		info.Loss = b.valueOrNaN(row, Key{dataset, hp, set, MetricLoss, SeedMean}, epoch)
-		info.AllTime = b.valueOrNaN(row, Key{dataset, hp, set, MetricAllTime, SeedMean}, epoch)
-		info.PerTime = b.valueOrNaN(row, Key{dataset, hp, set, MetricPerTime, SeedMean}, epoch)
-		if math.IsNaN(info.PerTime) && !math.IsNaN(info.AllTime) {
-			info.PerTime = info.AllTime / float64(epoch+1)
-		}
-		return info, nil
-	}
+	sp := b.plan(dataset, hp, set, epoch, last)
+	nan := math.NaN()
+	info := SetInfo{Epoch: epoch, Loss: nan, Accuracy: nan, PerTime: nan, AllTime: nan}
 	var accSum, lossSum, timeSum float64
 	lossOK, timeOK := true, true
-	for _, s := range seeds {
-		k := Key{dataset, hp, set, MetricAccuracy, s}
-		acc, ok := b.value(row, k, epoch)
+	n := 0
+	var chosen *seedPlan
+	if p.Mode == SeedRandom {
+		// Draw among the row's trials, as random.choice(dataset_seed) does.
+		cnt := 0
+		for i := range sp.seeds {
+			if sp.seeds[i].has(row) {
+				cnt++
+			}
+		}
+		if cnt > 0 {
+			k := p.Rand.IntN(cnt)
+			for i := range sp.seeds {
+				if sp.seeds[i].has(row) {
+					if k == 0 {
+						chosen = &sp.seeds[i]
+						break
+					}
+					k--
+				}
+			}
+		}
+	}
+	for i := range sp.seeds {
+		s := &sp.seeds[i]
+		switch p.Mode {
+		case SeedRandom:
+			if s != chosen {
+				continue
+			}
+		case SeedFixed:
+			if s.seed != p.Seed {
+				continue
+			}
+		}
+		if !s.has(row) {
+			if p.Mode == SeedFixed {
+				break
+			}
+			continue
+		}
+		acc, ok := s.acc.get(row)
 		if !ok {
-			return SetInfo{}, b.unavailable(row, k, epoch)
+			return SetInfo{}, b.unavailable(row, Key{dataset, hp, set, MetricAccuracy, s.seed}, epoch)
 		}
 		accSum += acc
-		if v, ok := b.value(row, Key{dataset, hp, set, MetricLoss, s}, epoch); ok {
+		n++
+		if v, ok := s.loss.get(row); ok {
 			lossSum += v
 		} else {
 			lossOK = false
 		}
-		if v, ok := b.value(row, Key{dataset, hp, set, MetricAllTime, s}, epoch); ok {
+		if v, ok := s.allTime.get(row); ok {
 			timeSum += v
 		} else {
 			timeOK = false
 		}
 	}
-	n := float64(len(seeds))
-	info.Accuracy = accSum / n
-	info.Loss, info.AllTime, info.PerTime = math.NaN(), math.NaN(), math.NaN()
+	if n == 0 {
+		if p.Mode == SeedFixed {
+			if err := checkDataset(dataset); err != nil {
+				return SetInfo{}, err
+			}
+			return SetInfo{}, fmt.Errorf("%w: can not find random seed (%d) from %v for index %d on %s hp %s", ErrUnavailable, p.Seed, b.RowSeeds(nil, row, dataset, hp), row, dataset, hp)
+		}
+		if p.Mode == SeedRandom && sp.mean != nil {
+			return SetInfo{}, b.noTrial(row, dataset, hp)
+		}
+		// Sources that only carry means over seeds.
+		if sp.mean == nil {
+			if err := checkDataset(dataset); err != nil {
+				return SetInfo{}, err
+			}
+			if !sp.accKnown {
+				return SetInfo{}, b.unavailable(row, Key{dataset, hp, set, MetricAccuracy, SeedMean}, epoch)
+			}
+			return SetInfo{}, fmt.Errorf("%w: no trial of index %d on %s hp %s", ErrUnavailable, row, dataset, hp)
+		}
+		acc, ok := sp.mean.acc.get(row)
+		if !ok {
+			return SetInfo{}, b.unavailable(row, Key{dataset, hp, set, MetricAccuracy, SeedMean}, epoch)
+		}
+		info.Accuracy = acc
+		info.Loss, _ = getOr(sp.mean.loss, row, nan)
+		info.AllTime, _ = getOr(sp.mean.allTime, row, nan)
+		var ok2 bool
+		if info.PerTime, ok2 = getOr(sp.mean.perTime, row, nan); !ok2 && !math.IsNaN(info.AllTime) {
+			info.PerTime = info.AllTime / float64(epoch+1)
+		}
+		return info, nil
+	}
+	fn := float64(n)
+	info.Accuracy = accSum / fn
 	if lossOK {
-		info.Loss = lossSum / n
+		info.Loss = lossSum / fn
 	}
 	if timeOK {
-		info.AllTime = timeSum / n
+		info.AllTime = timeSum / fn
 		info.PerTime = info.AllTime / float64(epoch+1)
 	}
 	return info, nil
+}
+
+func getOr(m metricPlan, row int, def float64) (float64, bool) {
+	if v, ok := m.get(row); ok {
+		return v, true
+	}
+	return def, false
 }
 
 func (b *Bench) valueOrNaN(row int, k Key, epoch int) float64 {

@@ -29,6 +29,10 @@ var (
 // memory a writer holds (rows × all column widths × 8 bytes).
 const segBatchRows = 512
 
+// maxRowList is the largest sparse segment whose rows are listed in the
+// manifest, so that finding a row needs no read of the segment.
+const maxRowList = 4096
+
 // SegmentWriter builds one segment of a benchmark. Call Write with frames in
 // ascending row order, then Commit or Abort. The first frame fixes the set of
 // columns; later frames may omit columns (their rows read as not recorded)
@@ -52,6 +56,7 @@ type SegmentWriter struct {
 
 	buf     [][]float64 // per column, pending rows × width
 	rows    []int32     // pending rows
+	allRows Epochs      // every row, kept while the segment is small and sparse
 	nrows   int
 	lastRow int
 	dense   bool
@@ -125,6 +130,9 @@ func (w *SegmentWriter) Write(f Frame) error {
 		}
 		if r != w.lastRow+1 {
 			w.dense = false
+		}
+		if len(w.allRows) <= maxRowList {
+			w.allRows = append(w.allRows, r)
 		}
 		w.lastRow = r
 	}
@@ -291,10 +299,14 @@ func (w *SegmentWriter) Commit(src Source) (err error) {
 			return fmt.Errorf("index: segment: %w", err)
 		}
 		w.tmp = nil
-		bm.Segments = append(bm.Segments, segManifest{
+		sm := segManifest{
 			File: rel, Source: src, Rows: w.nrows, BatchRows: segBatchRows,
 			Dense: w.dense && w.lastRow == w.nrows-1, Columns: w.cols,
-		})
+		}
+		if !sm.Dense && len(w.allRows) <= maxRowList {
+			sm.RowList = w.allRows
+		}
+		bm.Segments = append(bm.Segments, sm)
 	} else if newArchs == "" {
 		return fmt.Errorf("index: segment from %s: no data", src.Path)
 	} else {

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 )
@@ -44,17 +46,18 @@ type benchManifest struct {
 }
 
 type segManifest struct {
-	File      string        `json:"file"`
-	Source    Source        `json:"source"`
-	Rows      int           `json:"rows"`       // number of rows in the segment
-	BatchRows int           `json:"batch_rows"` // rows per Arrow record batch (last may be shorter)
-	Dense     bool          `json:"dense"`      // rows are exactly 0..Rows-1
-	Columns   []colManifest `json:"columns"`
+	File      string  `json:"file"`
+	Source    Source  `json:"source"`
+	Rows      int     `json:"rows"`               // number of rows in the segment
+	BatchRows int     `json:"batch_rows"`         // rows per Arrow record batch (last may be shorter)
+	Dense     bool    `json:"dense"`              // rows are exactly 0..Rows-1
+	RowList   Epochs  `json:"row_list,omitempty"` // the rows of a small sparse segment
+	Columns   colList `json:"columns"`
 }
 
 type colManifest struct {
-	Key    Key   `json:"key"`
-	Epochs []int `json:"epochs,omitempty"`
+	Key    Key    `json:"key"`
+	Epochs Epochs `json:"epochs,omitempty"`
 }
 
 // DefaultDir returns the store location: $NBQUERY_STORE, else
@@ -187,7 +190,7 @@ func (s *Store) reloadManifest() error {
 
 // writeManifest replaces the manifest atomically.
 func (s *Store) writeManifest(m manifest) error {
-	b, err := json.MarshalIndent(m, "", " ")
+	b, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("index: encode manifest: %w", err)
 	}
@@ -292,4 +295,84 @@ func (s *Store) mapped(rel string) (*mappedFile, error) {
 	s.maps = append(s.maps, m)
 	s.mu.Unlock()
 	return m, nil
+}
+
+// colList marshals as one string, ';'-separated columns of space-separated
+// fields (dataset, hp, set, metric, seed, epochs): characters JSON need not
+// escape, parsed by hand, keep Open well under a millisecond with hundreds
+// of columns.
+type colList []colManifest
+
+// MarshalJSON writes the columns as one string.
+func (c colList) MarshalJSON() ([]byte, error) {
+	var sb strings.Builder
+	for i, cm := range c {
+		if i > 0 {
+			sb.WriteByte(';')
+		}
+		for _, f := range []string{cm.Key.Dataset, cm.Key.HP, cm.Key.Set, cm.Key.Metric} {
+			if f == "" {
+				f = "_"
+			}
+			if strings.ContainsAny(f, " ;\"\\") || f[0] < ' ' {
+				return nil, fmt.Errorf("index: column name %q has a space, ';', quote or backslash", f)
+			}
+			sb.WriteString(f)
+			sb.WriteByte(' ')
+		}
+		sb.WriteString(strconv.Itoa(cm.Key.Seed))
+		sb.WriteByte(' ')
+		e, _ := cm.Epochs.MarshalJSON()
+		sb.Write(e[1 : len(e)-1])
+	}
+	return json.Marshal(sb.String())
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (c *colList) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*c = (*c)[:0]
+	if s == "" {
+		return nil
+	}
+	// Columns share their epoch lists (read-only), most are alike.
+	shared := map[string]Epochs{}
+	var fields [6]string
+	for line := range strings.SplitSeq(s, ";") {
+		f := fields[:0]
+		for x := range strings.SplitSeq(line, " ") {
+			if len(f) == 6 {
+				return fmt.Errorf("index: manifest column %q: want 6 fields", line)
+			}
+			f = append(f, x)
+		}
+		for i := 0; i < 4 && i < len(f); i++ {
+			if f[i] == "_" {
+				f[i] = ""
+			}
+		}
+		if len(f) != 6 {
+			return fmt.Errorf("index: manifest column %q: want 6 fields", line)
+		}
+		seed, err := strconv.Atoi(f[4])
+		if err != nil {
+			return fmt.Errorf("index: manifest column %q: seed: %w", line, err)
+		}
+		cm := colManifest{Key: Key{f[0], f[1], f[2], f[3], seed}}
+		if f[5] != "" {
+			e, ok := shared[f[5]]
+			if !ok {
+				if e, err = parseEpochs(f[5]); err != nil {
+					return err
+				}
+				shared[f[5]] = e
+			}
+			cm.Epochs = e
+		}
+		*c = append(*c, cm)
+	}
+	return nil
 }

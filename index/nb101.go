@@ -1,0 +1,575 @@
+package index
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/nbquery/nbquery/space/nb101"
+)
+
+// The NB101 table: one Arrow IPC file per ingested NAS-Bench-101 source,
+// one record batch, rows sorted by module hash. Columns:
+//
+//	hash        FixedSizeBinary(16)
+//	adjacency   uint64                 nb101.Spec.Adj (row-major 7x7 bits)
+//	ops         FixedSizeBinary(7)     nb101.Op codes
+//	nverts      uint8
+//	params      int64                  trainable_parameters (-1 = absent)
+//	repeats     FixedSizeBinary(4)     repeats recorded at 4, 12, 36, 108 epochs
+//	<metric>    FixedSizeList<float64>[12], one per NB101Metric, values
+//	            budget-major: [4ep r0 r1 r2, 12ep r0 r1 r2, 36ep ..., 108ep ...]
+//	            in file order; NaN = absent
+//
+// The schema metadata holds the schema version, the source and the list of
+// (metric, budget) columns the source recorded ("present"). A full tfrecord
+// is stored under the manifest role "table"; a partial table under
+// "partial/<generation>-<sha>". Both are immutable once renamed into place.
+
+// NB101Epochs are the training budgets of NAS-Bench-101.
+var NB101Epochs = [4]int{4, 12, 36, 108}
+
+// NB101Repeats is the number of training repeats per budget (num_repeats).
+const NB101Repeats = 3
+
+const (
+	nb101Width       = len(NB101Epochs) * NB101Repeats
+	nb101Schema      = "nbquery.nb101.v1"
+	nb101RoleTable   = "table"
+	nb101RolePartial = "partial/"
+	nb101DirBits     = 16
+)
+
+// ErrNB101Input marks rows an NB101 builder cannot take (unknown budget,
+// more than 3 repeats, a spec that does not hash to its key).
+var ErrNB101Input = errors.New("index: bad NB101 input")
+
+// NB101Metric is a per-repeat statistic of api.py's computed_statistics.
+type NB101Metric uint8
+
+// Metrics, in api.py's key order.
+const (
+	HalfwayTrainingTime NB101Metric = iota
+	HalfwayTrainAccuracy
+	HalfwayValidationAccuracy
+	HalfwayTestAccuracy
+	FinalTrainingTime
+	FinalTrainAccuracy
+	FinalValidationAccuracy
+	FinalTestAccuracy
+	NumNB101Metrics
+)
+
+var nb101MetricNames = [NumNB101Metrics]string{
+	"halfway_training_time", "halfway_train_accuracy", "halfway_validation_accuracy", "halfway_test_accuracy",
+	"final_training_time", "final_train_accuracy", "final_validation_accuracy", "final_test_accuracy",
+}
+
+// String returns the api.py key, e.g. "final_test_accuracy".
+func (m NB101Metric) String() string {
+	if m < NumNB101Metrics {
+		return nb101MetricNames[m]
+	}
+	return "NB101Metric(" + strconv.Itoa(int(m)) + ")"
+}
+
+// ParseNB101Metric accepts the api.py key of a metric.
+func ParseNB101Metric(s string) (NB101Metric, error) {
+	for i, n := range nb101MetricNames {
+		if n == s {
+			return NB101Metric(i), nil
+		}
+	}
+	return 0, fmt.Errorf("%w: unknown NB101 metric %q (want one of %s)", ErrNotFound, s, strings.Join(nb101MetricNames[:], ", "))
+}
+
+// NB101Run is one training repeat at one budget (api.py's data_point).
+// Absent values are NaN.
+type NB101Run [NumNB101Metrics]float64
+
+// NB101BudgetIndex returns the position of epochs in NB101Epochs, or -1.
+func NB101BudgetIndex(epochs int) int {
+	switch epochs {
+	case 4:
+		return 0
+	case 12:
+		return 1
+	case 36:
+		return 2
+	case 108:
+		return 3
+	}
+	return -1
+}
+
+// NB101Builder collects the rows of one NB101 source and commits them as a
+// table. It holds everything in memory (about 800 bytes per cell, ~340 MB
+// for the full benchmark) because the source need not be sorted by hash.
+type NB101Builder struct {
+	st      *Store
+	rows    map[nb101.Hash]int32
+	hashes  []nb101.Hash
+	specs   []nb101.Spec
+	params  []int64
+	nrep    [][4]uint8
+	vals    [NumNB101Metrics][]float64
+	present [NumNB101Metrics][len(NB101Epochs)]bool
+	done    bool
+}
+
+// NewNB101Builder starts an NB101 table.
+func (s *Store) NewNB101Builder() *NB101Builder {
+	return &NB101Builder{st: s, rows: map[nb101.Hash]int32{}}
+}
+
+// Len returns the number of cells added so far.
+func (b *NB101Builder) Len() int { return len(b.hashes) }
+
+// Add records one repeat of the cell h at a budget, as one tfrecord row does:
+// the first row of a hash fixes its spec and parameter count (api.py's
+// fixed_statistics); repeats are numbered in the order they are added.
+// NaN values mark metrics the source does not record; params < 0 means
+// unknown.
+func (b *NB101Builder) Add(h nb101.Hash, spec nb101.Spec, params int64, epochs int, run *NB101Run) error {
+	if b.done {
+		panic("index: NB101Builder.Add after Commit or Abort")
+	}
+	bi := NB101BudgetIndex(epochs)
+	if bi < 0 {
+		return fmt.Errorf("%w: cell %s: epochs %d is not one of 4, 12, 36, 108", ErrNB101Input, h, epochs)
+	}
+	row, ok := b.rows[h]
+	if !ok {
+		row = int32(len(b.hashes))
+		b.rows[h] = row
+		b.hashes = append(b.hashes, h)
+		b.specs = append(b.specs, spec)
+		b.params = append(b.params, params)
+		b.nrep = append(b.nrep, [4]uint8{})
+		for m := range b.vals {
+			for range nb101Width {
+				b.vals[m] = append(b.vals[m], math.NaN())
+			}
+		}
+	} else if b.params[row] < 0 && params >= 0 {
+		b.params[row] = params
+	}
+	r := int(b.nrep[row][bi])
+	if r >= NB101Repeats {
+		return fmt.Errorf("%w: cell %s: more than %d repeats at %d epochs", ErrNB101Input, h, NB101Repeats, epochs)
+	}
+	b.nrep[row][bi]++
+	off := int(row)*nb101Width + bi*NB101Repeats + r
+	for m, v := range run {
+		b.vals[m][off] = v
+		if !math.IsNaN(v) {
+			b.present[m][bi] = true
+		}
+	}
+	return nil
+}
+
+// Abort discards the builder.
+func (b *NB101Builder) Abort() {
+	b.done = true
+	*b = NB101Builder{done: true}
+}
+
+// Commit writes the table and publishes it in the manifest: as the store's
+// NB101 table when src.Kind is "nb101-tfrecord", else as a partial table.
+// It fails with ErrUnchanged if the source was ingested before; on any error
+// the store is left unchanged.
+func (b *NB101Builder) Commit(src Source) (role string, err error) {
+	if b.done {
+		panic("index: NB101Builder.Commit after Commit or Abort")
+	}
+	defer func() { b.done = true }()
+	if len(b.hashes) == 0 {
+		return "", fmt.Errorf("%w: NB101 source %s: no rows", ErrNB101Input, src.Path)
+	}
+	st := b.st
+	unlock, err := st.lock()
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if err := st.reloadManifest(); err != nil {
+		return "", err
+	}
+	m := cloneManifest(st.m)
+	bm := m.Benches[NB101]
+	if bm == nil {
+		bm = &benchManifest{}
+		m.Benches[NB101] = bm
+	}
+	for _, sg := range bm.Segments {
+		if src.SHA256 != "" && sg.Source.SHA256 == src.SHA256 && sg.Source.Kind == src.Kind {
+			return "", fmt.Errorf("%w: %s (as %s)", ErrUnchanged, src.Path, sg.Source.Path)
+		}
+	}
+	role = nb101RoleTable
+	if src.Kind != "nb101-tfrecord" {
+		role = fmt.Sprintf("%s%04d-%s", nb101RolePartial, m.Generation+1, shortSHA(src.SHA256))
+	}
+	rel := filepath.Join(NB101, fmt.Sprintf("nb101-%04d-%s.arrow", m.Generation+1, shortSHA(src.SHA256)))
+	if err := WriteFileAtomic(filepath.Join(st.dir, rel), func(f *os.File) error { return b.write(f, src) }); err != nil {
+		return "", err
+	}
+	if bm.Extra == nil {
+		bm.Extra = map[string]string{}
+	}
+	bm.Extra[role] = rel
+	bm.Segments = append(bm.Segments, segManifest{Source: src, Rows: len(b.hashes)})
+	m.Generation++
+	if err := st.recordSource(NB101, src); err != nil {
+		os.Remove(filepath.Join(st.dir, rel))
+		return "", err
+	}
+	if err := st.writeManifest(m); err != nil {
+		os.Remove(filepath.Join(st.dir, rel))
+		return "", err
+	}
+	st.m = m
+	st.resetBench(NB101)
+	return role, nil
+}
+
+// write sorts the rows by hash and writes the Arrow file.
+func (b *NB101Builder) write(f *os.File, src Source) error {
+	n := len(b.hashes)
+	perm := make([]int32, n)
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	slices.SortFunc(perm, func(x, y int32) int { return b.hashes[x].Compare(b.hashes[y]) })
+	hashes := make([]byte, 16*n)
+	adj := make([]uint64, n)
+	ops := make([]byte, 7*n)
+	nverts := make([]uint8, n)
+	params := make([]int64, n)
+	nrep := make([]byte, 4*n)
+	for i, p := range perm {
+		copy(hashes[16*i:], b.hashes[p][:])
+		s := b.specs[p]
+		adj[i] = s.Adj
+		for k := 0; k < 7; k++ {
+			ops[7*i+k] = byte(s.Ops[k])
+		}
+		nverts[i] = s.N
+		params[i] = b.params[p]
+		copy(nrep[4*i:], b.nrep[p][:])
+	}
+	var present []string
+	for m := range NumNB101Metrics {
+		for bi, e := range NB101Epochs {
+			if b.present[m][bi] {
+				present = append(present, fmt.Sprintf("%s@%d", m, e))
+			}
+		}
+	}
+	md := arrow.NewMetadata(
+		[]string{"schema", "source_path", "source_kind", "source_sha256", "present"},
+		[]string{nb101Schema, src.Path, src.Kind, src.SHA256, strings.Join(present, ",")})
+	fields := []arrow.Field{
+		{Name: "hash", Type: &arrow.FixedSizeBinaryType{ByteWidth: 16}},
+		{Name: "adjacency", Type: arrow.PrimitiveTypes.Uint64},
+		{Name: "ops", Type: &arrow.FixedSizeBinaryType{ByteWidth: 7}},
+		{Name: "nverts", Type: arrow.PrimitiveTypes.Uint8},
+		{Name: "params", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "repeats", Type: &arrow.FixedSizeBinaryType{ByteWidth: 4}},
+	}
+	for m := range NumNB101Metrics {
+		fields = append(fields, arrow.Field{Name: m.String(), Type: arrow.FixedSizeListOf(int32(nb101Width), arrow.PrimitiveTypes.Float64)})
+	}
+	schema := arrow.NewSchema(fields, &md)
+	// Wrap the Go slices as Arrow buffers: no copy.
+	buf := func(b []byte) []*memory.Buffer { return []*memory.Buffer{nil, memory.NewBufferBytes(b)} }
+	cols := []arrow.ArrayData{
+		array.NewData(fields[0].Type, n, buf(hashes), nil, 0, 0),
+		array.NewData(fields[1].Type, n, buf(arrow.Uint64Traits.CastToBytes(adj)), nil, 0, 0),
+		array.NewData(fields[2].Type, n, buf(ops), nil, 0, 0),
+		array.NewData(fields[3].Type, n, buf(nverts), nil, 0, 0),
+		array.NewData(fields[4].Type, n, buf(arrow.Int64Traits.CastToBytes(params)), nil, 0, 0),
+		array.NewData(fields[5].Type, n, buf(nrep), nil, 0, 0),
+	}
+	for m := range NumNB101Metrics {
+		col := make([]float64, n*nb101Width)
+		for i, p := range perm {
+			copy(col[i*nb101Width:(i+1)*nb101Width], b.vals[m][int(p)*nb101Width:])
+		}
+		child := array.NewData(arrow.PrimitiveTypes.Float64, n*nb101Width, buf(arrow.Float64Traits.CastToBytes(col)), nil, 0, 0)
+		cols = append(cols, array.NewData(fields[6+int(m)].Type, n, []*memory.Buffer{nil}, []arrow.ArrayData{child}, 0, 0))
+	}
+	arrs := make([]arrow.Array, len(cols))
+	for i, d := range cols {
+		arrs[i] = array.MakeFromData(d)
+	}
+	rec := array.NewRecordBatch(schema, arrs, int64(n))
+	defer rec.Release()
+	w, err := ipc.NewFileWriter(f, ipc.WithSchema(schema))
+	if err != nil {
+		return err
+	}
+	if err := w.Write(rec); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// NB101Table is an opened NB101 table. It stays valid until the store is closed;
+// every method returns copies. Query methods update the budget counters,
+// which are not safe for concurrent use (like api.py's): give each
+// goroutine its own table from Store.NB101Table if counters matter.
+type NB101Table struct {
+	role    string
+	src     Source
+	n       int
+	hashes  []byte // 16 per row
+	adj     []uint64
+	ops     []byte // 7 per row
+	nverts  []uint8
+	params  []int64
+	nrep    []byte // 4 per row
+	vals    [NumNB101Metrics][]float64
+	present [NumNB101Metrics][len(NB101Epochs)]bool
+	dir     []uint32 // 2^16+1 entries: rows with hash prefix p are dir[p]..dir[p+1]
+	rec     arrow.RecordBatch
+
+	trainingTime float64
+	epochs       int
+}
+
+// NB101Roles lists the NB101 tables of the store: "table" (a full
+// tfrecord) and "partial/..." roles, oldest partial first.
+func (s *Store) NB101Roles() []string {
+	bm := s.m.Benches[NB101]
+	if bm == nil {
+		return nil
+	}
+	var out []string
+	for r := range bm.Extra {
+		if r == nb101RoleTable || strings.HasPrefix(r, nb101RolePartial) {
+			out = append(out, r)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// NB101Table opens the store's NB101 table: the full benchmark if one was
+// ingested, else the most recent partial table. Each call returns a new
+// table with its own budget counters; all share the store's mapping
+// lifetime (valid until Store.Close).
+func (s *Store) NB101Table() (*NB101Table, error) {
+	roles := s.NB101Roles()
+	if len(roles) == 0 {
+		return nil, fmt.Errorf("%w: no NB101 table in the store %s (run nbquery ingest on nasbench_*.tfrecord)", ErrNotFound, s.dir)
+	}
+	role := roles[len(roles)-1]
+	if roles[0] == nb101RoleTable {
+		role = nb101RoleTable
+	}
+	return s.NB101TableRole(role)
+}
+
+// NB101TableRole opens the NB101 table of a role (see NB101Roles).
+func (s *Store) NB101TableRole(role string) (*NB101Table, error) {
+	rel := ""
+	if bm := s.m.Benches[NB101]; bm != nil {
+		rel = bm.Extra[role]
+	}
+	if rel == "" {
+		return nil, fmt.Errorf("%w: NB101 table %q in %s", ErrNotFound, role, s.dir)
+	}
+	mf, err := s.mapped(rel)
+	if err != nil {
+		return nil, err
+	}
+	t, err := openNB101(mf.data)
+	if err != nil {
+		return nil, fmt.Errorf("index: NB101 table %s: %w", filepath.Join(s.dir, rel), err)
+	}
+	t.role = role
+	return t, nil
+}
+
+func openNB101(data []byte) (*NB101Table, error) {
+	r, err := ipc.NewMappedFileReader(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	sch := r.Schema()
+	md := sch.Metadata()
+	get := func(k string) string {
+		if i := md.FindKey(k); i >= 0 {
+			return md.Values()[i]
+		}
+		return ""
+	}
+	if v := get("schema"); v != nb101Schema {
+		return nil, fmt.Errorf("%w: table schema %q, this build reads %q", ErrSchemaVersion, v, nb101Schema)
+	}
+	if r.NumRecords() != 1 || sch.NumFields() != 6+int(NumNB101Metrics) {
+		return nil, fmt.Errorf("%w: %d record batches, %d fields", ErrCorrupt, r.NumRecords(), sch.NumFields())
+	}
+	rec, err := r.RecordBatch(0)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	t := &NB101Table{rec: rec, n: int(rec.NumRows())}
+	t.src = Source{Path: get("source_path"), Kind: get("source_kind"), SHA256: get("source_sha256")}
+	for _, p := range strings.Split(get("present"), ",") {
+		name, e, ok := strings.Cut(p, "@")
+		ep, _ := strconv.Atoi(e)
+		m, err := ParseNB101Metric(name)
+		if ok && err == nil && NB101BudgetIndex(ep) >= 0 {
+			t.present[m][NB101BudgetIndex(ep)] = true
+		}
+	}
+	fixed := func(i, width int) ([]byte, error) {
+		a, ok := rec.Column(i).(*array.FixedSizeBinary)
+		if !ok || a.DataType().(*arrow.FixedSizeBinaryType).ByteWidth != width || a.NullN() != 0 {
+			return nil, fmt.Errorf("%w: column %s is not FixedSizeBinary(%d)", ErrCorrupt, sch.Field(i).Name, width)
+		}
+		b := a.Data().Buffers()[1].Bytes()[a.Data().Offset()*width:]
+		return b[:t.n*width], nil
+	}
+	if t.hashes, err = fixed(0, 16); err != nil {
+		return nil, err
+	}
+	if t.ops, err = fixed(2, 7); err != nil {
+		return nil, err
+	}
+	if t.nrep, err = fixed(5, 4); err != nil {
+		return nil, err
+	}
+	a1, ok1 := rec.Column(1).(*array.Uint64)
+	a3, ok3 := rec.Column(3).(*array.Uint8)
+	a4, ok4 := rec.Column(4).(*array.Int64)
+	if !ok1 || !ok3 || !ok4 {
+		return nil, fmt.Errorf("%w: unexpected column types", ErrCorrupt)
+	}
+	t.adj, t.nverts, t.params = a1.Uint64Values(), a3.Uint8Values(), a4.Int64Values()
+	for m := range NumNB101Metrics {
+		l, ok := rec.Column(6 + int(m)).(*array.FixedSizeList)
+		if !ok {
+			return nil, fmt.Errorf("%w: column %s is not a fixed-size list", ErrCorrupt, m)
+		}
+		f, ok := l.ListValues().(*array.Float64)
+		if !ok || f.Len() < (l.Data().Offset()+t.n)*nb101Width {
+			return nil, fmt.Errorf("%w: column %s has bad values", ErrCorrupt, m)
+		}
+		t.vals[m] = f.Float64Values()[l.Data().Offset()*nb101Width:][:t.n*nb101Width]
+	}
+	if len(t.adj) != t.n || len(t.nverts) != t.n || len(t.params) != t.n {
+		return nil, fmt.Errorf("%w: column lengths disagree", ErrCorrupt)
+	}
+	t.buildDir()
+	return t, nil
+}
+
+// buildDir builds the hash-prefix directory (STYLE.md 3.4): one pass over the
+// sorted hash column.
+func (t *NB101Table) buildDir() {
+	const nb = 1 << nb101DirBits
+	t.dir = make([]uint32, nb+1)
+	p := 0
+	for i := 0; i < t.n; i++ {
+		h := int(t.hashes[16*i])<<8 | int(t.hashes[16*i+1])
+		for p <= h {
+			t.dir[p] = uint32(i)
+			p++
+		}
+	}
+	for ; p <= nb; p++ {
+		t.dir[p] = uint32(t.n)
+	}
+}
+
+// Row returns the row of a hash.
+func (t *NB101Table) Row(h nb101.Hash) (int, bool) {
+	p := int(h[0])<<8 | int(h[1])
+	lo, hi := int(t.dir[p]), int(t.dir[p+1])
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if bytes.Compare(t.hashes[16*mid:16*mid+16], h[:]) < 0 {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo < t.n && *(*[16]byte)(t.hashes[16*lo:]) == h {
+		return lo, true
+	}
+	return 0, false
+}
+
+// Len returns the number of cells in the table.
+func (t *NB101Table) Len() int { return t.n }
+
+// Role returns the table's manifest role ("table" or "partial/...").
+func (t *NB101Table) Role() string { return t.role }
+
+// Source returns the ingested source the table came from.
+func (t *NB101Table) Source() Source { return t.src }
+
+// Hash returns the hash of a row.
+func (t *NB101Table) Hash(row int) nb101.Hash { return *(*nb101.Hash)(t.hashes[16*row:]) }
+
+// Spec returns the stored cell of a row (api.py's module_adjacency and
+// module_operations: the first variant the source gave for the hash).
+func (t *NB101Table) Spec(row int) nb101.Spec {
+	s := nb101.Spec{Adj: t.adj[row], N: t.nverts[row]}
+	for k := range s.Ops {
+		s.Ops[k] = nb101.Op(t.ops[7*row+k])
+	}
+	return s
+}
+
+// Params returns trainable_parameters, or -1 if the source lacks it.
+func (t *NB101Table) Params(row int) int64 { return t.params[row] }
+
+// Repeats returns the number of repeats recorded at a budget (0 for a
+// budget the source lacks or an invalid one).
+func (t *NB101Table) Repeats(row, epochs int) int {
+	bi := NB101BudgetIndex(epochs)
+	if bi < 0 {
+		return 0
+	}
+	return int(t.nrep[4*row+bi])
+}
+
+// Has reports whether the table records metric m at a budget.
+func (t *NB101Table) Has(m NB101Metric, epochs int) bool {
+	bi := NB101BudgetIndex(epochs)
+	return bi >= 0 && m < NumNB101Metrics && t.present[m][bi]
+}
+
+// Run returns one repeat of a row at a budget.
+func (t *NB101Table) Run(row, epochs, repeat int) (NB101Run, error) {
+	var r NB101Run
+	bi := NB101BudgetIndex(epochs)
+	if bi < 0 {
+		return r, fmt.Errorf("%w: invalid number of epochs %d, must be one of 4, 12, 36, 108", nb101.ErrOutOfDomain, epochs)
+	}
+	if repeat < 0 || repeat >= int(t.nrep[4*row+bi]) {
+		return r, fmt.Errorf("%w: cell %s has %d repeats at %d epochs, not repeat %d", ErrUnavailable, t.Hash(row), t.nrep[4*row+bi], epochs, repeat)
+	}
+	off := row*nb101Width + bi*NB101Repeats + repeat
+	for m := range r {
+		r[m] = t.vals[m][off]
+	}
+	return r, nil
+}
