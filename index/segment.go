@@ -101,6 +101,7 @@ func (w *SegmentWriter) init(f Frame) error {
 	if err != nil {
 		return fmt.Errorf("index: segment: %w", err)
 	}
+	tmp.Chmod(0o644)
 	w.tmp = tmp
 	fw, err := ipc.NewFileWriter(tmp, ipc.WithSchema(w.schema), ipc.WithAllocator(memory.DefaultAllocator))
 	if err != nil {

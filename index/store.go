@@ -224,6 +224,7 @@ func WriteFileAtomic(path string, fill func(f *os.File) error) error {
 		return fmt.Errorf("index: %w", err)
 	}
 	tmp := f.Name()
+	f.Chmod(0o644)
 	ok := false
 	defer func() {
 		if !ok {
