@@ -304,6 +304,9 @@ func (b *Bench) GetMetrics(row int, dataset, hp, set string, epoch int, p SeedPo
 			if err := checkDataset(dataset); err != nil {
 				return SetInfo{}, err
 			}
+			if hps := b.hpsOf(dataset); !contains(hps, hp) {
+				return SetInfo{}, fmt.Errorf("%w: nothing stored for %s with hp %s (stored hp: %s)", ErrUnavailable, dataset, hp, strings.Join(hps, ", "))
+			}
 			if !sp.accKnown {
 				return SetInfo{}, b.unavailable(row, Key{dataset, hp, set, MetricAccuracy, SeedMean}, epoch)
 			}
@@ -583,4 +586,32 @@ func (b *Bench) DeviceLatency(row int, device string) (float64, error) {
 		return 0, fmt.Errorf("%w: latency of index %d on %s", ErrUnavailable, row, device)
 	}
 	return v, nil
+}
+
+// hpsOf lists the training schedules stored for dataset.
+func (b *Bench) hpsOf(dataset string) []string {
+	seen := map[string]bool{}
+	for k := range b.cols {
+		if k.Dataset == dataset {
+			seen[k.HP] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for h := range seen {
+		out = append(out, h)
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		out = append(out, "none")
+	}
+	return out
+}
+
+func contains(s []string, x string) bool {
+	for _, y := range s {
+		if y == x {
+			return true
+		}
+	}
+	return false
 }
