@@ -31,7 +31,7 @@ func TestScripts(t *testing.T) {
 			}
 			var out bytes.Buffer
 			blocks := strings.Split("\n"+string(raw), "\n$ ")
-			out.WriteString(blocks[0][1:] + "\n")
+			out.WriteString(strings.TrimRight(blocks[0][1:], "\n") + "\n")
 			for _, blk := range blocks[1:] {
 				cmdline, want, _ := strings.Cut(blk, "\n")
 				args := append([]string{"--store", store}, strings.Fields(cmdline)...)
@@ -40,7 +40,9 @@ func TestScripts(t *testing.T) {
 				if code != 0 {
 					got += fmt.Sprintf("exit %d\n%s", code, strings.ReplaceAll(stderr, store, "$STORE"))
 				}
-				fmt.Fprintf(&out, "$ %s\n%s", cmdline, got)
+				got = strings.TrimRight(got, "\n")
+				want = strings.TrimRight(want, "\n")
+				fmt.Fprintf(&out, "$ %s\n%s\n", cmdline, got)
 				if !*update && got != want {
 					t.Errorf("$ %s\n--- got\n%s--- want\n%s", cmdline, got, want)
 				}
