@@ -81,6 +81,7 @@ func (m *Forest) Fit(X mat.Matrix, y []float64) error {
 	m.gr.bins = m.gr.bins[:n*d]
 	m.b.transform(m.gr.bins, raw.Data, n, d, raw.Stride)
 	m.gr.b, m.gr.n, m.gr.d = &m.b, n, d
+	m.gr.index()
 	m.fo.reset()
 	m.g, m.h = grow(m.g, n), grow(m.h, n)
 	maxFeat := 0
@@ -98,6 +99,7 @@ func (m *Forest) Fit(X mat.Matrix, y []float64) error {
 		}
 		m.gr.grow(&m.fo, m.g, m.h, p, m.rng)
 	}
+	m.fo.compile()
 	m.d = d
 	return nil
 }
@@ -106,16 +108,11 @@ func (m *Forest) Fit(X mat.Matrix, y []float64) error {
 func (m *Forest) Predict(dst []float64, X mat.Matrix) []float64 {
 	n := checkPredict("Forest", dst, X, m.d)
 	raw := rawOf(X)
-	d := m.d
-	inv := 1 / float64(len(m.fo.roots))
+	nt := float64(len(m.fo.roots))
 	parallelRows(n, workers(n), func(_, lo, hi int) {
+		m.fo.accumulate(dst, nil, raw.Data, raw.Stride, lo, hi)
 		for i := lo; i < hi; i++ {
-			x := raw.Data[i*raw.Stride : i*raw.Stride+d]
-			var s float64
-			for t := range m.fo.roots {
-				s += m.fo.eval(t, x)
-			}
-			dst[i] = s * inv
+			dst[i] /= nt
 		}
 	})
 	return dst
@@ -129,20 +126,13 @@ func (m *Forest) PredictStd(mean, std []float64, X mat.Matrix) {
 		panic(fmt.Sprintf("predictors: Forest.PredictStd: len(std) = %d, X has %d rows", len(std), n))
 	}
 	raw := rawOf(X)
-	d := m.d
 	nt := float64(len(m.fo.roots))
 	parallelRows(n, workers(n), func(_, lo, hi int) {
+		m.fo.accumulate(mean, std, raw.Data, raw.Stride, lo, hi)
 		for i := lo; i < hi; i++ {
-			x := raw.Data[i*raw.Stride : i*raw.Stride+d]
-			var s, s2 float64
-			for t := range m.fo.roots {
-				v := m.fo.eval(t, x)
-				s += v
-				s2 += v * v
-			}
-			mu := s / nt
+			mu := mean[i] / nt
 			mean[i] = mu
-			std[i] = math.Sqrt(math.Max(0, s2/nt-mu*mu))
+			std[i] = math.Sqrt(math.Max(0, std[i]/nt-mu*mu))
 		}
 	})
 }

@@ -94,6 +94,7 @@ func (m *GBDT) Fit(X mat.Matrix, y []float64) error {
 	m.gr.bins = m.gr.bins[:n*d]
 	m.b.transform(m.gr.bins, raw.Data, n, d, raw.Stride)
 	m.gr.b, m.gr.n, m.gr.d = &m.b, n, d
+	m.gr.index()
 	m.fo.reset()
 	m.base, _ = meanStd(y)
 	m.g, m.h, m.pred = grow(m.g, n), grow(m.h, n), grow(m.pred, n)
@@ -130,6 +131,7 @@ func (m *GBDT) Fit(X mat.Matrix, y []float64) error {
 			m.pred[i] += m.fo.evalBinned(t, m.gr.bins[i*d:i*d+d])
 		}
 	}
+	m.fo.compile()
 	m.d = d
 	return nil
 }
@@ -138,15 +140,10 @@ func (m *GBDT) Fit(X mat.Matrix, y []float64) error {
 func (m *GBDT) Predict(dst []float64, X mat.Matrix) []float64 {
 	n := checkPredict("GBDT", dst, X, m.d)
 	raw := rawOf(X)
-	d := m.d
 	parallelRows(n, workers(n), func(_, lo, hi int) {
+		m.fo.accumulate(dst, nil, raw.Data, raw.Stride, lo, hi)
 		for i := lo; i < hi; i++ {
-			x := raw.Data[i*raw.Stride : i*raw.Stride+d]
-			s := m.base
-			for t := range m.fo.roots {
-				s += m.fo.eval(t, x)
-			}
-			dst[i] = s
+			dst[i] += m.base
 		}
 	})
 	return dst

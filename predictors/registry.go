@@ -9,7 +9,7 @@ import (
 // DefaultWeakGBDT is the default weak predictor's configuration: small
 // enough to fit 1,000 NB201 samples and score all 15,625 cells in tens of
 // milliseconds.
-func DefaultWeakGBDT() GBDTConfig { return GBDTConfig{Trees: 100, MaxDepth: 6} }
+func DefaultWeakGBDT() GBDTConfig { return GBDTConfig{Trees: 40, MaxDepth: 7, LearningRate: 0.2} }
 
 // NewDefault returns the default weak predictor (a GBDT with
 // DefaultWeakGBDT). It is a Factory.
@@ -25,7 +25,7 @@ var registry = map[string]regEntry{
 		func(rng *rand.Rand) Predictor { return NewMLP(SmallMLPConfig(), rng) }},
 	"mlp-paper": {"MLP 4 x 1000 ReLU, sklearn MLPRegressor defaults, max_iter 100 (WeakNAS paper)",
 		func(rng *rand.Rand) Predictor { return NewMLP(PaperMLPConfig(), rng) }},
-	"gbdt": {"histogram gradient-boosted trees, 100 trees of depth 6, lr 0.1 (default weak predictor)",
+	"gbdt": {"histogram gradient-boosted trees, 40 trees of depth 7, lr 0.2 (default weak predictor)",
 		NewDefault},
 	"rf": {"random forest, 100 bootstrap trees of depth 10",
 		func(rng *rand.Rand) Predictor { return NewForest(ForestConfig{}, rng) }},

@@ -92,6 +92,59 @@ func (b *binner) transform(dst []uint8, data []float64, n, d, s int) {
 type forest struct {
 	nodes []tnode
 	roots []int32
+	depth int // maximum depth of any tree
+
+	// Prediction layout built by compile when depth <= maxPerfectDepth:
+	// every tree padded to a perfect binary tree of the forest's depth, in
+	// heap order (children of k are 2k+1 and 2k+2), so that a row descends
+	// with no data-dependent branches. Padding nodes send every row left
+	// (threshold +Inf) to copies of the leaf they replace.
+	perf   []pnode   // per tree: 2^depth - 1 internal nodes
+	leaves []float64 // per tree: 2^depth leaf values
+}
+
+// pnode is an internal node of the perfect layout.
+type pnode struct {
+	thr  float64
+	feat int32
+}
+
+// perfectLayout switches compile on (benchmarks compare both layouts).
+var perfectLayout = true
+
+// maxPerfectDepth caps the padded layout at 4,095 internal nodes per tree.
+const maxPerfectDepth = 12
+
+// compile builds the perfect-tree prediction layout, if the depth allows.
+func (fo *forest) compile() {
+	fo.perf, fo.leaves = fo.perf[:0], fo.leaves[:0]
+	if fo.depth > maxPerfectDepth || !perfectLayout {
+		return
+	}
+	ni, nl := 1<<fo.depth-1, 1<<fo.depth
+	for _, root := range fo.roots {
+		base, lbase := len(fo.perf), len(fo.leaves)
+		fo.perf = append(fo.perf, make([]pnode, ni)...)
+		fo.leaves = append(fo.leaves, make([]float64, nl)...)
+		fo.fill(fo.perf[base:], fo.leaves[lbase:], root, 0, 0)
+	}
+}
+
+func (fo *forest) fill(in []pnode, lv []float64, node int32, k, level int) {
+	nd := fo.nodes[node]
+	if level == fo.depth {
+		lv[k-len(in)] = nd.v
+		return
+	}
+	if nd.feat < 0 {
+		in[k] = pnode{thr: math.Inf(1)}
+		fo.fill(in, lv, node, 2*k+1, level+1)
+		fo.fill(in, lv, node, 2*k+2, level+1)
+		return
+	}
+	in[k] = pnode{thr: nd.v, feat: int32(nd.feat)}
+	fo.fill(in, lv, nd.left, 2*k+1, level+1)
+	fo.fill(in, lv, nd.left+1, 2*k+2, level+1)
 }
 
 // tnode is one tree node, packed into 16 bytes for cache locality. For a
@@ -103,25 +156,63 @@ type tnode struct {
 	sbin uint8 // split bin, for traversing binned training rows
 }
 
-func (fo *forest) reset() { fo.nodes, fo.roots = fo.nodes[:0], fo.roots[:0] }
+func (fo *forest) reset() { fo.nodes, fo.roots, fo.depth = fo.nodes[:0], fo.roots[:0], 0 }
+
+// predBlock is the number of rows walked down a tree together: their node
+// chains are independent, so the CPU overlaps the loads and mispredicted
+// branches of several rows instead of waiting on one.
+const predBlock = 16
+
+// accumulate sets sum[i] (and sum2[i] unless sum2 is nil) to the sum (of
+// squares) of the trees' values for rows lo..hi of data (row stride s).
+func (fo *forest) accumulate(sum, sum2 []float64, data []float64, s, lo, hi int) {
+	if len(fo.leaves) > 0 {
+		fo.accumulatePerfect(sum, sum2, data, s, lo, hi)
+		return
+	}
+	nodes := fo.nodes
+	var idx [predBlock]int32
+	var xs [predBlock][]float64
+	for b := lo; b < hi; b += predBlock {
+		m := min(predBlock, hi-b)
+		for r := 0; r < m; r++ {
+			xs[r] = data[(b+r)*s:]
+			sum[b+r] = 0
+			if sum2 != nil {
+				sum2[b+r] = 0
+			}
+		}
+		for _, root := range fo.roots {
+			for r := 0; r < m; r++ {
+				idx[r] = root
+			}
+			for step := 0; step < fo.depth; step++ {
+				for r := 0; r < m; r++ {
+					nd := &nodes[idx[r]]
+					if nd.feat < 0 {
+						continue
+					}
+					i := nd.left
+					if xs[r][nd.feat] > nd.v {
+						i++
+					}
+					idx[r] = i
+				}
+			}
+			for r := 0; r < m; r++ {
+				v := nodes[idx[r]].v
+				sum[b+r] += v
+				if sum2 != nil {
+					sum2[b+r] += v * v
+				}
+			}
+		}
+	}
+}
 
 func (fo *forest) addNode() int32 {
 	fo.nodes = append(fo.nodes, tnode{feat: -1, left: -1})
 	return int32(len(fo.nodes) - 1)
-}
-
-// eval returns tree t's value for the raw feature row x.
-func (fo *forest) eval(t int, x []float64) float64 {
-	nodes := fo.nodes
-	nd := &nodes[fo.roots[t]]
-	for nd.feat >= 0 {
-		i := nd.left
-		if x[nd.feat] > nd.v {
-			i++
-		}
-		nd = &nodes[i]
-	}
-	return nd.v
 }
 
 // evalBinned returns tree t's value for the binned row xb.
@@ -151,6 +242,12 @@ type treeParams struct {
 type grower struct {
 	b     *binner
 	bins  []uint8 // n x d
+	// CSR list of each row's non-zero bins: row i owns nzF/nzB[nzPtr[i]:nzPtr[i+1]].
+	// Histograms accumulate only these; bin 0 is the node total minus the rest,
+	// which makes one-hot inputs (mostly bin 0) several times cheaper.
+	nzPtr []int32
+	nzF   []int32
+	nzB   []uint8
 	n, d  int
 	slot  []int32 // level slot of each row, -1 when inactive or at a leaf
 	hist  []float64
@@ -164,6 +261,21 @@ type growNode struct {
 	g, h float64
 	// split chosen for this node
 	lslot, rslot int32
+}
+
+// index builds the sparse row lists from bins; call after filling bins.
+func (gr *grower) index() {
+	gr.nzPtr = append(gr.nzPtr[:0], 0)
+	gr.nzF, gr.nzB = gr.nzF[:0], gr.nzB[:0]
+	for i := 0; i < gr.n; i++ {
+		for f, bv := range gr.bins[i*gr.d : (i+1)*gr.d] {
+			if bv != 0 {
+				gr.nzF = append(gr.nzF, int32(gr.b.off[f]))
+				gr.nzB = append(gr.nzB, bv)
+			}
+		}
+		gr.nzPtr = append(gr.nzPtr, int32(len(gr.nzF)))
+	}
 }
 
 // grow adds one tree to fo, fitted to per-row gradients g and weights h
@@ -192,6 +304,7 @@ func (gr *grower) grow(fo *forest, g, h []float64, p treeParams, rng *rand.Rand)
 	}
 	tot := gr.b.tot
 	for depth := 0; depth < p.maxDepth && len(gr.nodes) > 0; depth++ {
+		fo.depth = max(fo.depth, depth)
 		k := len(gr.nodes)
 		gr.hist = grow(gr.hist, 2*k*tot)
 		clear(gr.hist)
@@ -202,12 +315,25 @@ func (gr *grower) grow(fo *forest, g, h []float64, p treeParams, rng *rand.Rand)
 				continue
 			}
 			base := int(s) * tot
-			row := gr.bins[i*d : i*d+d]
 			gi, hi := g[i], h[i]
-			for f, bv := range row {
-				j := 2 * (base + off[f] + int(bv))
+			lo, up := gr.nzPtr[i], gr.nzPtr[i+1]
+			for k, fo := range gr.nzF[lo:up] {
+				j := 2 * (base + int(fo) + int(gr.nzB[int(lo)+k]))
 				gr.hist[j] += gi
 				gr.hist[j+1] += hi
+			}
+		}
+		// Bin 0 of every feature: node total minus the other bins.
+		for s := range gr.nodes {
+			nd := &gr.nodes[s]
+			for f, t := range gr.b.thr {
+				hs := gr.hist[2*(s*tot+off[f]) : 2*(s*tot+off[f]+len(t)+1)]
+				g0, h0 := nd.g, nd.h
+				for bv := 1; bv <= len(t); bv++ {
+					g0 -= hs[2*bv]
+					h0 -= hs[2*bv+1]
+				}
+				hs[0], hs[1] = g0, h0
 			}
 		}
 		gr.next = gr.next[:0]
@@ -248,6 +374,7 @@ func (gr *grower) grow(fo *forest, g, h []float64, p treeParams, rng *rand.Rand)
 			l := fo.addNode()
 			fo.addNode()
 			fo.nodes[nd.id] = tnode{v: gr.b.thr[bestF][bestB], left: l, feat: int16(bestF), sbin: uint8(bestB)}
+			fo.depth = max(fo.depth, depth+1)
 			nd.lslot = int32(len(gr.next))
 			gr.next = append(gr.next, growNode{id: l, g: bgl, h: bhl})
 			nd.rslot = int32(len(gr.next))
@@ -297,4 +424,46 @@ func (gr *grower) featureSample(m int, rng *rand.Rand) []int {
 		gr.feats[i], gr.feats[j] = gr.feats[j], gr.feats[i]
 	}
 	return gr.feats[:m]
+}
+
+// accumulatePerfect is accumulate over the perfect layout.
+func (fo *forest) accumulatePerfect(sum, sum2 []float64, data []float64, s, lo, hi int) {
+	D := fo.depth
+	ni, nl := 1<<D-1, 1<<D
+	var idx [predBlock]int
+	var xs [predBlock][]float64
+	for b := lo; b < hi; b += predBlock {
+		m := min(predBlock, hi-b)
+		for r := 0; r < m; r++ {
+			xs[r] = data[(b+r)*s:]
+			sum[b+r] = 0
+			if sum2 != nil {
+				sum2[b+r] = 0
+			}
+		}
+		for t := range fo.roots {
+			in := fo.perf[t*ni : (t+1)*ni]
+			lv := fo.leaves[t*nl : (t+1)*nl]
+			for r := 0; r < m; r++ {
+				idx[r] = 0
+			}
+			for l := 0; l < D; l++ {
+				for r := 0; r < m; r++ {
+					nd := in[idx[r]]
+					c := 0
+					if xs[r][nd.feat] > nd.thr {
+						c = 1
+					}
+					idx[r] = 2*idx[r] + 1 + c
+				}
+			}
+			for r := 0; r < m; r++ {
+				v := lv[idx[r]-ni]
+				sum[b+r] += v
+				if sum2 != nil {
+					sum2[b+r] += v * v
+				}
+			}
+		}
+	}
 }
