@@ -240,8 +240,8 @@ type treeParams struct {
 
 // grower holds the reusable buffers for growing trees on one binned matrix.
 type grower struct {
-	b     *binner
-	bins  []uint8 // n x d
+	b    *binner
+	bins []uint8 // n x d
 	// CSR list of each row's non-zero bins: row i owns nzF/nzB[nzPtr[i]:nzPtr[i+1]].
 	// Histograms accumulate only these; bin 0 is the node total minus the rest,
 	// which makes one-hot inputs (mostly bin 0) several times cheaper.
