@@ -29,6 +29,8 @@ type recSeg struct {
 	src       index.Source
 	committed bool
 	aborted   bool
+	// violations lists breaches of the SegmentWriter contract by ingest.
+	violations []string
 }
 
 func (s *recStore) NewSegment(bench string) (segWriter, error) {
@@ -46,15 +48,35 @@ func (s *recStore) Archs(bench string) ([]string, error) {
 
 func (g *recSeg) SetArchs(a []string) { g.archs = a }
 func (g *recSeg) Write(f index.Frame) error {
+	bad := func(format string, a ...any) error {
+		g.violations = append(g.violations, fmt.Sprintf(format, a...))
+		return fmt.Errorf("recorder: "+format, a...)
+	}
+	if len(f.Rows) == 0 {
+		return bad("empty frame")
+	}
+	prev := -1
 	if n := len(g.frames); n > 0 {
 		last := g.frames[n-1].Rows
-		if f.Rows[0] <= last[len(last)-1] {
-			return fmt.Errorf("rows not ascending")
-		}
+		prev = last[len(last)-1]
 	}
+	for _, r := range f.Rows {
+		if r <= prev {
+			return bad("row %d after %d: rows not ascending", r, prev)
+		}
+		prev = r
+	}
+	seen := map[index.Key]bool{}
 	for _, c := range f.Columns {
 		if len(c.Values) != len(f.Rows)*c.Width() {
-			return fmt.Errorf("column %s: %d values for %d rows", c.Key, len(c.Values), len(f.Rows))
+			return bad("column %s: %d values for %d rows", c.Key, len(c.Values), len(f.Rows))
+		}
+		if seen[c.Key] {
+			return bad("duplicate column %s", c.Key)
+		}
+		seen[c.Key] = true
+		if !slices.IsSorted(c.Epochs) {
+			return bad("column %s: epochs not sorted", c.Key)
 		}
 	}
 	g.frames = append(g.frames, f)
