@@ -71,20 +71,24 @@ func (s Spec) Hash() Hash {
 		h[v] = md5.Sum(b)
 	}
 	var nb [MaxVertices][16]byte
+	var hx [MaxVertices][32]byte // hex of h, encoded once per round
 	for range n {
 		for v := 0; v < n; v++ {
+			hex.Encode(hx[v][:], h[v][:])
+		}
+		for v := 0; v < n; v++ {
 			b := buf[:0]
-			k := gather(&nb, &h, in[v])
-			for _, x := range nb[:k] {
-				b = hex.AppendEncode(b, x[:])
+			k := gatherSorted(&nb, &h, in[v])
+			for _, w := range nb[:k] {
+				b = append(b, hx[w[0]][:]...)
 			}
 			b = append(b, '|')
-			k = gather(&nb, &h, out[v])
-			for _, x := range nb[:k] {
-				b = hex.AppendEncode(b, x[:])
+			k = gatherSorted(&nb, &h, out[v])
+			for _, w := range nb[:k] {
+				b = append(b, hx[w[0]][:]...)
 			}
 			b = append(b, '|')
-			b = hex.AppendEncode(b, h[v][:])
+			b = append(b, hx[v][:]...)
 			nh[v] = md5.Sum(b)
 		}
 		h = nh
@@ -104,20 +108,20 @@ func (s Spec) Hash() Hash {
 	return md5.Sum(b)
 }
 
-// gather copies the hashes of the vertices in mask into dst, sorted.
-func gather(dst, h *[MaxVertices][16]byte, mask uint8) int {
+// gatherSorted writes into dst[i][0] the vertices of mask, ordered by their
+// hashes in h (only byte 0 of each dst entry is used, as a vertex index).
+func gatherSorted(dst, h *[MaxVertices][16]byte, mask uint8) int {
 	k := 0
 	for w := 0; mask != 0; w, mask = w+1, mask>>1 {
 		if mask&1 == 1 {
-			dst[k] = h[w]
+			dst[k][0] = byte(w)
 			k++
 		}
 	}
-	s := dst[:k]
-	// Insertion sort: at most 6 elements.
+	// Insertion sort by hash: at most 6 elements.
 	for i := 1; i < k; i++ {
-		for j := i; j > 0 && bytes.Compare(s[j][:], s[j-1][:]) < 0; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
+		for j := i; j > 0 && bytes.Compare(h[dst[j][0]][:], h[dst[j-1][0]][:]) < 0; j-- {
+			dst[j][0], dst[j-1][0] = dst[j-1][0], dst[j][0]
 		}
 	}
 	return k
