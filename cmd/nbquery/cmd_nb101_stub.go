@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/spf13/cobra"
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/nbquery/nbquery/index"
 	"github.com/nbquery/nbquery/ingest"
@@ -28,4 +29,8 @@ func runTopNB101(ctx context.Context, opts *globalOptions, t topOptions, w io.Wr
 
 func statsNB101(ctx context.Context, opts *globalOptions, m metricQuery) (index.Stats, error) {
 	return index.Stats{}, fmt.Errorf("nb101 stats: not built yet")
+}
+
+func nb101TableData(opts *globalOptions, m metricQuery) (*mat.Dense, []float64, error) {
+	return nil, nil, fmt.Errorf("nb101 predictors: not built yet")
 }

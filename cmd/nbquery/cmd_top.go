@@ -22,14 +22,18 @@ type metricQuery struct {
 	seed    string
 }
 
-func (m *metricQuery) flags(cmd *cobra.Command) {
+func (m *metricQuery) flags(cmd *cobra.Command) { m.flagsNamed(cmd, "seed") }
+
+// flagsNamed registers the flags with the seed policy under seedFlag (the
+// experiment and predictor commands keep --seed for their random seed).
+func (m *metricQuery) flagsNamed(cmd *cobra.Command, seedFlag string) {
 	f := cmd.Flags()
 	f.StringVar(&m.dataset, "dataset", "", "cifar10-valid, cifar10, cifar100 or ImageNet16-120")
 	f.StringVar(&m.split, "split", "valid", "train, valid, test, valtest, x-valid, x-test or ori-test")
 	f.StringVar(&m.hp, "hp", "", "training schedule in epochs (required)")
 	f.StringVar(&m.metric, "metric", "accuracy", "accuracy, loss, per-time, all-time, params, flops, latency or hw:<device>")
 	f.IntVar(&m.epoch, "epoch", -1, "0-based epoch (default: the last)")
-	f.StringVar(&m.seed, "seed", "mean", "mean, random or a seed number")
+	f.StringVar(&m.seed, seedFlag, "mean", "seed policy of the labels: mean, random or a seed number")
 }
 
 func (m *metricQuery) query(opts *globalOptions) (index.Query, error) {
