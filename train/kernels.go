@@ -136,6 +136,10 @@ func im2col[T float](g *convGeom, x, col []T) {
 					clear(r[:xlo])
 					clear(r[xhi:])
 					ix := xlo*g.SW - g.PW + j*g.DW
+					if g.SW == 1 {
+						copy(r[xlo:xhi], xr[ix:])
+						continue
+					}
 					for ox := xlo; ox < xhi; ox++ {
 						r[ox] = xr[ix]
 						ix += g.SW

@@ -156,12 +156,9 @@ func (b *builder) avgPool(x *G.Node, k, s, p int) (*G.Node, error) {
 	} else {
 		y, err = AvgPool(x, k, s, p, false)
 	}
-	if err != nil {
-		return nil, err
-	}
-	sh := y.Shape()
-	b.flops += float64(k * k * sh[1] * sh[2] * sh[3])
-	return y, nil
+	// NB201's FLOP counter counts convolutions and the classifier only
+	// (checked against the benchmark's cost records), so pooling adds nothing.
+	return y, err
 }
 
 func (b *builder) gap(x *G.Node) (*G.Node, error) {
@@ -301,8 +298,6 @@ func (b *builder) countDead(name string, op uint8, C int, sh tensor.Shape) {
 		b.ps.get(name+".bn.beta", []int{C}, constInit(0))
 		b.ps.bn(name+".bn", C)
 		b.flops += float64(C*C*k*k) * hw
-	case "avg_pool_3x3":
-		b.flops += 9 * float64(C) * hw
 	}
 }
 

@@ -1,0 +1,778 @@
+package train
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/gob"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"gorgonia.org/tensor"
+
+	"github.com/nbquery/nbquery/space/nb201"
+)
+
+// Config describes one training run. Zero fields take the defaults of
+// DefaultConfig (see withDefaults).
+type Config struct {
+	Arch    string // NB201 arch string, e.g. |nor_conv_3x3~0|+|...|
+	DataDir string
+	Dataset string // fashion-mnist | mnist | cifar10 | imagenet
+
+	Epochs      int
+	Batch       int
+	LR          float64
+	MinLR       float64
+	Momentum    float64
+	Nesterov    bool
+	WeightDecay float64
+	Optimizer   string  // sgd (default) | adam | rmsprop
+	Schedule    string  // cosine (default) | step | const
+	StepSize    int     // step schedule: iterations between decays
+	Gamma       float64 // step schedule factor
+	ClipNorm    float64 // global gradient-norm clip; 0 = off
+	Seed        uint64
+	C, N        int
+
+	ValidFraction float64  // share of the training set held out for validation
+	MaxTrain      int      // use at most this many training images (seeded subset); 0 = all
+	ImageSize     int      // imagenet: side after resize and centre crop (default 32)
+	SkipCorrupt   bool     // imagenet: skip and count undecodable images instead of failing
+	Augment       *Augment // nil = dataset default (cifar10/imagenet: crop 4 + flip)
+	EvalBatch     int
+	Float64       bool // train in float64 (slow; for checks)
+
+	OutDir          string
+	Resume          bool
+	TimeLimit       time.Duration // stop (with a checkpoint) after this much wall time; 0 = none
+	CheckpointEvery time.Duration // default 3 minutes
+	CheckpointSteps int           // also checkpoint every this many steps; 0 = off
+	MaxSteps        int           // stop (with a checkpoint) after this many steps in this call; 0 = none
+}
+
+// DefaultConfig returns NB201's hyper-parameters (SGD 0.1 Nesterov, momentum
+// 0.9, wd 5e-4, cosine, batch 256, C=16, N=5) with a 10% validation split.
+func DefaultConfig() Config {
+	return Config{Dataset: "cifar10", Epochs: 12, Batch: 256, LR: 0.1, Momentum: 0.9, Nesterov: true,
+		WeightDecay: 5e-4, Optimizer: "sgd", Schedule: "cosine", C: 16, N: 5, ValidFraction: 0.1,
+		EvalBatch: 250, CheckpointEvery: 3 * time.Minute}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Dataset == "" {
+		c.Dataset = d.Dataset
+	}
+	if c.Epochs == 0 {
+		c.Epochs = d.Epochs
+	}
+	if c.Batch == 0 {
+		c.Batch = d.Batch
+	}
+	if c.LR == 0 {
+		c.LR = d.LR
+	}
+	if c.Optimizer == "" {
+		c.Optimizer = d.Optimizer
+	}
+	if c.Schedule == "" {
+		c.Schedule = d.Schedule
+	}
+	if c.C == 0 {
+		c.C = d.C
+	}
+	if c.N == 0 {
+		c.N = d.N
+	}
+	if c.EvalBatch == 0 {
+		c.EvalBatch = d.EvalBatch
+	}
+	if c.CheckpointEvery == 0 {
+		c.CheckpointEvery = d.CheckpointEvery
+	}
+	if c.ImageSize == 0 {
+		c.ImageSize = 32
+	}
+	if c.Augment == nil {
+		a := Augment{}
+		if c.Dataset == "cifar10" || c.Dataset == "imagenet" {
+			a = Augment{CropPad: 4, Flip: true}
+		}
+		c.Augment = &a
+	}
+	return c
+}
+
+// Hash identifies everything that determines the training trajectory
+// (not OutDir, Resume, limits or checkpoint cadence).
+func (c Config) Hash() string {
+	c = c.withDefaults()
+	c.OutDir, c.Resume, c.TimeLimit, c.CheckpointEvery, c.CheckpointSteps, c.MaxSteps = "", false, 0, 0, 0, 0
+	b, _ := json.Marshal(c)
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// Result carries the metrics with the tabular benchmarks' keys (see
+// Metrics). Accuracies are in percent, losses are mean cross-entropy.
+type Result struct {
+	Arch          string  `json:"arch"`
+	Dataset       string  `json:"dataset"`
+	Seed          uint64  `json:"seed"`
+	Epochs        int     `json:"epochs"`
+	TrainAccuracy float64 `json:"train-accuracy"`
+	TrainLoss     float64 `json:"train-loss"`
+	ValidAccuracy float64 `json:"valid-accuracy"`
+	ValidLoss     float64 `json:"valid-loss"`
+	TestAccuracy  float64 `json:"test-accuracy"`
+	TestLoss      float64 `json:"test-loss"`
+	TrainAllTime  float64 `json:"train-all-time"` // seconds spent in training steps
+	ParamsMB      float64 `json:"params"`         // millions of parameters (NB201's "MB")
+	FlopsM        float64 `json:"flops"`          // millions of multiply-accumulates per image
+	Steps         int     `json:"steps"`
+	ImagesPerSec  float64 `json:"images-per-sec"`
+	Completed     bool    `json:"completed"`
+	ConfigHash    string  `json:"config-hash"`
+	SkippedImages int     `json:"skipped-images,omitempty"`
+}
+
+// Metrics returns the result keyed like the tabular benchmarks.
+func (r Result) Metrics() map[string]float64 {
+	return map[string]float64{
+		"train-accuracy": r.TrainAccuracy, "train-loss": r.TrainLoss,
+		"valid-accuracy": r.ValidAccuracy, "valid-loss": r.ValidLoss,
+		"test-accuracy": r.TestAccuracy, "test-loss": r.TestLoss,
+		"train-all-time": r.TrainAllTime, "params": r.ParamsMB, "flops": r.FlopsM,
+	}
+}
+
+// Sentinel errors of Run.
+var (
+	ErrConfig          = errors.New("train: invalid configuration")
+	ErrConfigMismatch  = errors.New("train: checkpoint was written by a different configuration")
+	ErrNonFinite       = errors.New("train: non-finite loss or weights")
+	ErrTimeLimit       = errors.New("train: time limit reached (checkpoint written)")
+	ErrStepLimit       = errors.New("train: step limit reached (checkpoint written)")
+	ErrInterrupted     = errors.New("train: interrupted (checkpoint written)")
+	ErrCorruptCheckpnt = errors.New("train: corrupt checkpoint")
+)
+
+// SignalContext returns a context cancelled on SIGINT or SIGTERM; Run then
+// writes a checkpoint and returns ErrInterrupted.
+func SignalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+}
+
+// CheckpointName is the checkpoint file inside OutDir; the previous one is
+// kept as CheckpointName+".prev".
+const CheckpointName = "checkpoint.gob"
+
+type checkpoint struct {
+	Version       int
+	ConfigHash    string
+	Epoch, Iter   int
+	Step          int
+	TrainTime     float64
+	Weights       map[string][]float64
+	BNMean, BNVar map[string][]float64
+	Opt           OptState
+	RNG           []byte
+	Perm          []int
+	EpochLoss     float64
+	EpochCorrect  int
+	EpochSeen     int
+	Done          bool
+}
+
+// testHookStep, when set, runs after every training step (tests use it to
+// cancel a run at a known point).
+var testHookStep func(step int, cancel func())
+
+type dataSplits struct {
+	train, test        *Dataset
+	trainIdx, validIdx []int
+	norm               Norm
+}
+
+func loadData(cfg Config) (*dataSplits, error) {
+	if cfg.DataDir == "" {
+		return nil, fmt.Errorf("%w: DataDir is empty", ErrConfig)
+	}
+	if st, err := os.Stat(cfg.DataDir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("%w: data folder %q", ErrNoData, cfg.DataDir)
+	}
+	s := &dataSplits{}
+	var err error
+	switch cfg.Dataset {
+	case "fashion-mnist", "mnist":
+		p := func(n string) string { return filepath.Join(cfg.DataDir, n) }
+		if s.train, err = ReadIDX(p("train-images-idx3-ubyte.gz"), p("train-labels-idx1-ubyte.gz")); err != nil {
+			return nil, err
+		}
+		if s.test, err = ReadIDX(p("t10k-images-idx3-ubyte.gz"), p("t10k-labels-idx1-ubyte.gz")); err != nil {
+			return nil, err
+		}
+		s.norm = Norm{Mean: []float64{0.2860}, Std: []float64{0.3530}}
+		if cfg.Dataset == "mnist" {
+			s.norm = Norm{Mean: []float64{0.1307}, Std: []float64{0.3081}}
+		}
+	case "cifar10":
+		dir := cfg.DataDir
+		if _, err := os.Stat(filepath.Join(dir, "cifar-10-batches-bin")); err == nil {
+			dir = filepath.Join(dir, "cifar-10-batches-bin")
+		}
+		var tr []string
+		for i := 1; i <= 5; i++ {
+			tr = append(tr, filepath.Join(dir, fmt.Sprintf("data_batch_%d.bin", i)))
+		}
+		if s.train, err = ReadCIFAR10(tr...); err != nil {
+			return nil, err
+		}
+		if s.test, err = ReadCIFAR10(filepath.Join(dir, "test_batch.bin")); err != nil {
+			return nil, err
+		}
+		s.norm = Norm{Mean: []float64{125.3 / 255, 123.0 / 255, 113.9 / 255}, Std: []float64{63.0 / 255, 62.1 / 255, 66.7 / 255}}
+	case "imagenet":
+		opt := FolderOptions{Size: cfg.ImageSize, SkipCorrupt: cfg.SkipCorrupt}
+		var trc, tec []string
+		if s.train, trc, err = ReadImageFolder(filepath.Join(cfg.DataDir, "train"), opt); err != nil {
+			return nil, err
+		}
+		if s.test, tec, err = ReadImageFolder(filepath.Join(cfg.DataDir, "val"), opt); err != nil {
+			return nil, err
+		}
+		if len(trc) != len(tec) {
+			return nil, fmt.Errorf("%w: %s: %d train classes but %d val classes", ErrFormat, cfg.DataDir, len(trc), len(tec))
+		}
+		s.norm = Norm{Mean: []float64{0.485, 0.456, 0.406}, Std: []float64{0.229, 0.224, 0.225}}
+	default:
+		return nil, fmt.Errorf("%w: unknown dataset %q (fashion-mnist, mnist, cifar10, imagenet)", ErrConfig, cfg.Dataset)
+	}
+	if s.train.C != s.test.C || s.train.H != s.test.H || s.train.W != s.test.W {
+		return nil, fmt.Errorf("%w: train and test image shapes differ", ErrFormat)
+	}
+	s.test.Classes = max(s.test.Classes, s.train.Classes)
+	s.train.Classes = s.test.Classes
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+	s.trainIdx, s.validIdx = splitIndices(s.train.N, cfg.ValidFraction, rng)
+	if cfg.MaxTrain > 0 && cfg.MaxTrain < len(s.trainIdx) {
+		p := rng.Perm(len(s.trainIdx))[:cfg.MaxTrain]
+		sub := make([]int, len(p))
+		for i, k := range p {
+			sub[i] = s.trainIdx[k]
+		}
+		s.trainIdx = sub
+	}
+	return s, nil
+}
+
+func (cfg Config) validate() (nb201.Cell, error) {
+	cell, err := nb201.Parse(cfg.Arch)
+	if err != nil {
+		return cell, fmt.Errorf("%w: arch %q: %v", ErrConfig, cfg.Arch, err)
+	}
+	switch {
+	case cfg.Epochs < 0 || cfg.Batch < 1 || cfg.EvalBatch < 1:
+		return cell, fmt.Errorf("%w: epochs %d, batch %d, eval batch %d", ErrConfig, cfg.Epochs, cfg.Batch, cfg.EvalBatch)
+	case cfg.C < 1 || cfg.N < 0:
+		return cell, fmt.Errorf("%w: C %d, N %d", ErrConfig, cfg.C, cfg.N)
+	case cfg.ValidFraction < 0 || cfg.ValidFraction >= 1:
+		return cell, fmt.Errorf("%w: valid fraction %v", ErrConfig, cfg.ValidFraction)
+	case cfg.LR <= 0 || math.IsNaN(cfg.LR):
+		return cell, fmt.Errorf("%w: learning rate %v", ErrConfig, cfg.LR)
+	case cfg.OutDir == "":
+		return cell, fmt.Errorf("%w: OutDir is empty", ErrConfig)
+	}
+	return cell, nil
+}
+
+func (cfg Config) optimizer() (Optimizer, error) {
+	switch cfg.Optimizer {
+	case "sgd":
+		return NewSGD(cfg.Momentum, cfg.WeightDecay, cfg.Nesterov), nil
+	case "adam":
+		return NewAdam(0, 0, 0, cfg.WeightDecay, false), nil
+	case "adamw":
+		return NewAdam(0, 0, 0, cfg.WeightDecay, true), nil
+	case "rmsprop":
+		return NewRMSProp(0, 0, cfg.Momentum, cfg.WeightDecay), nil
+	}
+	return nil, fmt.Errorf("%w: optimizer %q (sgd, adam, adamw, rmsprop)", ErrConfig, cfg.Optimizer)
+}
+
+func (cfg Config) schedule(total int) (Schedule, error) {
+	switch cfg.Schedule {
+	case "cosine":
+		return CosineLR{Base: cfg.LR, Min: cfg.MinLR, Total: total}, nil
+	case "step":
+		return StepLR{Base: cfg.LR, Gamma: cfg.Gamma, StepSize: cfg.StepSize}, nil
+	case "const":
+		return ConstLR(cfg.LR), nil
+	}
+	return nil, fmt.Errorf("%w: schedule %q (cosine, step, const)", ErrConfig, cfg.Schedule)
+}
+
+// Run trains cfg.Arch on cfg.Dataset, checkpointing into cfg.OutDir, and
+// returns the metrics; it also writes OutDir/result.json. On cancellation,
+// TimeLimit or MaxSteps it writes a checkpoint and returns the partial
+// Result with ErrInterrupted, ErrTimeLimit or ErrStepLimit; Resume continues
+// from the checkpoint bit-exactly. progress (may be nil) receives a bar.
+func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
+	start := time.Now()
+	cfg = cfg.withDefaults()
+	cell, err := cfg.validate()
+	if err != nil {
+		return Result{}, err
+	}
+	if progress == nil {
+		progress = io.Discard
+	}
+	data, err := loadData(cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(data.trainIdx) < cfg.Batch {
+		return Result{}, fmt.Errorf("%w: %d training images for batch %d", ErrConfig, len(data.trainIdx), cfg.Batch)
+	}
+	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+		return Result{}, fmt.Errorf("train: %w", err)
+	}
+	dt := tensor.Float32
+	if cfg.Float64 {
+		dt = tensor.Float64
+	}
+	spec := netSpec{Cell: cell, C: cfg.C, N: cfg.N, InC: data.train.C, H: data.train.H, W: data.train.W, Class: data.train.Classes}
+	ps := newParams(dt, rand.New(rand.NewPCG(cfg.Seed, 1)))
+	tm, err := buildModel(ps, spec, cfg.Batch, true, false)
+	if err != nil {
+		return Result{}, err
+	}
+	defer tm.vm.Close()
+	em, err := buildModel(ps, spec, cfg.EvalBatch, false, false)
+	if err != nil {
+		return Result{}, err
+	}
+	defer em.vm.Close()
+	learn := make([]Param, len(tm.learn))
+	for i, n := range tm.learn {
+		learn[i] = Param{Name: n.Name(), Value: n.Value().(*tensor.Dense)}
+	}
+	opt, err := cfg.optimizer()
+	if err != nil {
+		return Result{}, err
+	}
+	pcg := rand.NewPCG(cfg.Seed, 2)
+	rng := rand.New(pcg)
+	train := newLoader(data.train, data.trainIdx, true, *cfg.Augment, data.norm)
+	perEpoch := train.batchesPerEpoch(cfg.Batch)
+	sched, err := cfg.schedule(cfg.Epochs * perEpoch)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Arch: cell.String(), Dataset: cfg.Dataset, Seed: cfg.Seed, Epochs: cfg.Epochs,
+		ParamsMB: float64(ps.count()) / 1e6, FlopsM: tm.flops / 1e6, ConfigHash: cfg.Hash(),
+		SkippedImages: data.train.Skipped + data.test.Skipped}
+	st := &checkpoint{Version: 1, ConfigHash: res.ConfigHash}
+	ckptPath := filepath.Join(cfg.OutDir, CheckpointName)
+	if cfg.Resume {
+		if old, err := readCheckpoint(ckptPath); err == nil {
+			if old.ConfigHash != st.ConfigHash {
+				return Result{}, fmt.Errorf("%w: %s has config hash %.12s…, this run %.12s…", ErrConfigMismatch, ckptPath, old.ConfigHash, st.ConfigHash)
+			}
+			if err := restore(old, ps, opt, pcg, train); err != nil {
+				return Result{}, fmt.Errorf("%w: %s: %v", ErrCorruptCheckpnt, ckptPath, err)
+			}
+			st = old
+			fmt.Fprintf(progress, "resuming from %s at epoch %d, step %d\n", ckptPath, st.Epoch, st.Step)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return Result{}, err
+		}
+	}
+	save := func() error {
+		if err := snapshot(st, ps, opt, pcg, train); err != nil {
+			return err
+		}
+		return writeCheckpoint(ckptPath, st)
+	}
+
+	total := int64(cfg.Epochs * perEpoch * cfg.Batch)
+	bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(progress), progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"), progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionSetWidth(20))
+	_ = bar.Set64(int64(st.Step * cfg.Batch))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var xb, yb any
+	switch dt {
+	case tensor.Float32:
+		xb, yb = tm.x.Value().Data().([]float32), tm.y.Value().Data().([]float32)
+	default:
+		xb, yb = tm.x.Value().Data().([]float64), tm.y.Value().Data().([]float64)
+	}
+	labels := make([]int, cfg.Batch)
+	lastCkpt := time.Now()
+	stepsThisCall := 0
+	for !st.Done && st.Epoch < cfg.Epochs {
+		if st.Iter == 0 && st.EpochSeen == 0 {
+			train.startEpoch(rng)
+		}
+		for st.Iter < perEpoch {
+			var stop error
+			switch {
+			case ctx.Err() != nil:
+				stop = ErrInterrupted
+			case cfg.TimeLimit > 0 && time.Since(start) >= cfg.TimeLimit:
+				stop = ErrTimeLimit
+			case cfg.MaxSteps > 0 && stepsThisCall >= cfg.MaxSteps:
+				stop = ErrStepLimit
+			}
+			if stop != nil {
+				if err := save(); err != nil {
+					return res, err
+				}
+				fillTrainMetrics(&res, st, cfg.Batch)
+				return res, stop
+			}
+			t0 := time.Now()
+			var aug *rand.Rand
+			if cfg.Augment.CropPad > 0 || cfg.Augment.Flip || cfg.Augment.Cutout > 0 {
+				aug = rng
+			}
+			switch x := xb.(type) {
+			case []float32:
+				fill(train, st.Iter*cfg.Batch, cfg.Batch, x, yb.([]float32), labels, aug)
+			case []float64:
+				fill(train, st.Iter*cfg.Batch, cfg.Batch, x, yb.([]float64), labels, aug)
+			}
+			if err := tm.vm.RunAll(); err != nil {
+				return res, fmt.Errorf("train: step %d: %w", st.Step, err)
+			}
+			loss := scalarValue(tm.loss.Value())
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return res, fmt.Errorf("%w: step %d (epoch %d) loss %v; last good checkpoint kept at %s", ErrNonFinite, st.Step, st.Epoch, loss, ckptPath)
+			}
+			correct, _ := scoreLogits(tm.logits.Value(), labels, cfg.Batch)
+			for i, n := range tm.learn {
+				g, err := n.Grad()
+				if err != nil {
+					return res, fmt.Errorf("train: %s: %w", n.Name(), err)
+				}
+				learn[i].Grad = g.(*tensor.Dense)
+			}
+			if cfg.ClipNorm > 0 {
+				ClipGradNorm(learn, cfg.ClipNorm)
+			}
+			if err := opt.Step(learn, sched.LR(st.Step)); err != nil {
+				return res, err
+			}
+			tm.vm.Reset()
+			st.TrainTime += time.Since(t0).Seconds()
+			st.Step++
+			st.Iter++
+			stepsThisCall++
+			st.EpochLoss += loss * float64(cfg.Batch)
+			st.EpochCorrect += correct
+			st.EpochSeen += cfg.Batch
+			bar.Describe(fmt.Sprintf("ep %d/%d loss %.3f acc %.1f%%", st.Epoch+1, cfg.Epochs, st.EpochLoss/float64(st.EpochSeen), 100*float64(st.EpochCorrect)/float64(st.EpochSeen)))
+			_ = bar.Add(cfg.Batch)
+			if testHookStep != nil {
+				testHookStep(st.Step, cancel)
+			}
+			if time.Since(lastCkpt) >= cfg.CheckpointEvery || (cfg.CheckpointSteps > 0 && st.Step%cfg.CheckpointSteps == 0) {
+				if err := save(); err != nil {
+					return res, err
+				}
+				lastCkpt = time.Now()
+			}
+		}
+		st.Epoch++
+		fillTrainMetrics(&res, st, cfg.Batch)
+		if st.Epoch < cfg.Epochs {
+			st.Iter, st.EpochLoss, st.EpochCorrect, st.EpochSeen = 0, 0, 0, 0
+		}
+		if err := save(); err != nil {
+			return res, err
+		}
+		lastCkpt = time.Now()
+	}
+	if !st.Done {
+		st.Done = true
+		if err := save(); err != nil {
+			return res, err
+		}
+	}
+	_ = bar.Finish()
+	fmt.Fprintln(progress)
+	fillTrainMetrics(&res, st, cfg.Batch)
+	if len(data.validIdx) > 0 {
+		if res.ValidLoss, res.ValidAccuracy, err = evaluate(em, newLoader(data.train, data.validIdx, false, Augment{}, data.norm)); err != nil {
+			return res, err
+		}
+	}
+	if res.TestLoss, res.TestAccuracy, err = evaluate(em, newLoader(data.test, seq(data.test.N), false, Augment{}, data.norm)); err != nil {
+		return res, err
+	}
+	res.Completed = true
+	b, _ := json.MarshalIndent(res, "", "  ")
+	if err := writeAtomic(filepath.Join(cfg.OutDir, "result.json"), append(b, '\n')); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func fillTrainMetrics(res *Result, st *checkpoint, batch int) {
+	res.Steps = st.Step
+	res.TrainAllTime = st.TrainTime
+	if st.EpochSeen > 0 {
+		res.TrainLoss = st.EpochLoss / float64(st.EpochSeen)
+		res.TrainAccuracy = 100 * float64(st.EpochCorrect) / float64(st.EpochSeen)
+	}
+	if st.TrainTime > 0 {
+		res.ImagesPerSec = float64(st.Step*batch) / st.TrainTime
+	}
+}
+
+func scalarValue(v any) float64 {
+	switch s := v.(type) {
+	case interface{ Data() any }:
+		switch d := s.Data().(type) {
+		case float32:
+			return float64(d)
+		case float64:
+			return d
+		case []float32:
+			return float64(d[0])
+		case []float64:
+			return d[0]
+		}
+	}
+	return math.NaN()
+}
+
+// scoreLogits returns the number of correct argmax predictions and the sum
+// of per-example cross-entropy over the first n rows.
+func scoreLogits(v any, labels []int, n int) (correct int, lossSum float64) {
+	t := v.(*tensor.Dense)
+	k := t.Shape()[1]
+	row := func(i int) []float64 {
+		r := make([]float64, k)
+		switch d := t.Data().(type) {
+		case []float32:
+			for j := range r {
+				r[j] = float64(d[i*k+j])
+			}
+		case []float64:
+			copy(r, d[i*k:(i+1)*k])
+		}
+		return r
+	}
+	for i := 0; i < n; i++ {
+		r := row(i)
+		best, mx := 0, r[0]
+		for j, x := range r {
+			if x > mx {
+				best, mx = j, x
+			}
+		}
+		if best == labels[i] {
+			correct++
+		}
+		var se float64
+		for _, x := range r {
+			se += math.Exp(x - mx)
+		}
+		lossSum += mx + math.Log(se) - r[labels[i]]
+	}
+	return correct, lossSum
+}
+
+// evaluate runs the eval-mode graph over a loader (padding the last batch)
+// and returns the mean loss and accuracy in percent.
+func evaluate(m *model, l *loader) (loss, acc float64, err error) {
+	labels := make([]int, m.batch)
+	var correct, seen int
+	var lossSum float64
+	for from := 0; from < len(l.perm); from += m.batch {
+		var valid int
+		switch x := m.x.Value().Data().(type) {
+		case []float32:
+			valid = fill(l, from, m.batch, x, m.y.Value().Data().([]float32), labels, nil)
+		case []float64:
+			valid = fill(l, from, m.batch, x, m.y.Value().Data().([]float64), labels, nil)
+		}
+		if err := m.vm.RunAll(); err != nil {
+			return 0, 0, fmt.Errorf("train: evaluate: %w", err)
+		}
+		c, s := scoreLogits(m.logits.Value(), labels, valid)
+		m.vm.Reset()
+		correct += c
+		lossSum += s
+		seen += valid
+	}
+	if seen == 0 {
+		return 0, 0, nil
+	}
+	return lossSum / float64(seen), 100 * float64(correct) / float64(seen), nil
+}
+
+// snapshot copies the live training state into st.
+func snapshot(st *checkpoint, ps *params, opt Optimizer, pcg *rand.PCG, l *loader) error {
+	st.Weights = map[string][]float64{}
+	for name, t := range ps.values {
+		w := toF64(t)
+		for _, v := range w {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("%w: weight %s; checkpoint not written", ErrNonFinite, name)
+			}
+		}
+		st.Weights[name] = w
+	}
+	st.BNMean, st.BNVar = map[string][]float64{}, map[string][]float64{}
+	for name, s := range ps.bns {
+		st.BNMean[name] = append([]float64(nil), s.Mean...)
+		st.BNVar[name] = append([]float64(nil), s.Var...)
+	}
+	st.Opt = opt.State()
+	b, err := pcg.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("train: rng state: %w", err)
+	}
+	st.RNG = b
+	st.Perm = append([]int(nil), l.perm...)
+	return nil
+}
+
+func restore(st *checkpoint, ps *params, opt Optimizer, pcg *rand.PCG, l *loader) error {
+	for name, t := range ps.values {
+		w, ok := st.Weights[name]
+		if !ok || len(w) != t.Shape().TotalSize() {
+			return fmt.Errorf("weight %s missing or resized", name)
+		}
+		switch d := t.Data().(type) {
+		case []float32:
+			for i, v := range w {
+				d[i] = float32(v)
+			}
+		case []float64:
+			copy(d, w)
+		}
+	}
+	for name, s := range ps.bns {
+		m, v := st.BNMean[name], st.BNVar[name]
+		if len(m) != len(s.Mean) || len(v) != len(s.Var) {
+			return fmt.Errorf("batch-norm statistics %s missing or resized", name)
+		}
+		copy(s.Mean, m)
+		copy(s.Var, v)
+	}
+	if err := opt.SetState(st.Opt); err != nil {
+		return err
+	}
+	if err := pcg.UnmarshalBinary(st.RNG); err != nil {
+		return fmt.Errorf("rng state: %v", err)
+	}
+	if len(st.Perm) != len(l.perm) {
+		return fmt.Errorf("epoch order has %d entries, want %d", len(st.Perm), len(l.perm))
+	}
+	copy(l.perm, st.Perm)
+	return nil
+}
+
+func toF64(t *tensor.Dense) []float64 {
+	switch d := t.Data().(type) {
+	case []float32:
+		w := make([]float64, len(d))
+		for i, v := range d {
+			w[i] = float64(v)
+		}
+		return w
+	case []float64:
+		return append([]float64(nil), d...)
+	}
+	return nil
+}
+
+func readCheckpoint(path string) (*checkpoint, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var st checkpoint
+	if err := gob.NewDecoder(f).Decode(&st); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorruptCheckpnt, path, err)
+	}
+	return &st, nil
+}
+
+func writeCheckpoint(path string, st *checkpoint) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".ckpt-*.tmp")
+	if err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := gob.NewEncoder(f).Encode(st); err != nil {
+		f.Close()
+		return fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("train: checkpoint %s: fsync: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		_ = os.Rename(path, path+".prev")
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	syncDir(filepath.Dir(path))
+	return nil
+}
+
+func writeAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
+	syncDir(filepath.Dir(path))
+	return nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
