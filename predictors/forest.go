@@ -109,12 +109,11 @@ func (m *Forest) Predict(dst []float64, X mat.Matrix) []float64 {
 	n := checkPredict("Forest", dst, X, m.d)
 	raw := rawOf(X)
 	nt := float64(len(m.fo.roots))
-	parallelRows(n, workers(n), func(_, lo, hi int) {
-		m.fo.accumulate(dst, nil, raw.Data, raw.Stride, lo, hi)
-		for i := lo; i < hi; i++ {
-			dst[i] /= nt
-		}
-	})
+	if nw := workers(n); nw == 1 {
+		m.predictRange(dst, raw.Data, raw.Stride, nt, 0, n)
+	} else {
+		parallelRows(n, nw, func(_, lo, hi int) { m.predictRange(dst, raw.Data, raw.Stride, nt, lo, hi) })
+	}
 	return dst
 }
 
@@ -135,4 +134,11 @@ func (m *Forest) PredictStd(mean, std []float64, X mat.Matrix) {
 			std[i] = math.Sqrt(math.Max(0, std[i]/nt-mu*mu))
 		}
 	})
+}
+
+func (m *Forest) predictRange(dst, data []float64, stride int, nt float64, lo, hi int) {
+	m.fo.accumulate(dst, nil, data, stride, lo, hi)
+	for i := lo; i < hi; i++ {
+		dst[i] /= nt
+	}
 }

@@ -140,11 +140,17 @@ func (m *GBDT) Fit(X mat.Matrix, y []float64) error {
 func (m *GBDT) Predict(dst []float64, X mat.Matrix) []float64 {
 	n := checkPredict("GBDT", dst, X, m.d)
 	raw := rawOf(X)
-	parallelRows(n, workers(n), func(_, lo, hi int) {
-		m.fo.accumulate(dst, nil, raw.Data, raw.Stride, lo, hi)
-		for i := lo; i < hi; i++ {
-			dst[i] += m.base
-		}
-	})
+	if nw := workers(n); nw == 1 {
+		m.predictRange(dst, raw.Data, raw.Stride, 0, n)
+	} else {
+		parallelRows(n, nw, func(_, lo, hi int) { m.predictRange(dst, raw.Data, raw.Stride, lo, hi) })
+	}
 	return dst
+}
+
+func (m *GBDT) predictRange(dst, data []float64, stride, lo, hi int) {
+	m.fo.accumulate(dst, nil, data, stride, lo, hi)
+	for i := lo; i < hi; i++ {
+		dst[i] += m.base
+	}
 }

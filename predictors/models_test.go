@@ -365,3 +365,27 @@ func TestAcquisition(t *testing.T) {
 	}
 	expectPanic(t, func() { EI(make([]float64, 3), mean, std, 0) })
 }
+
+func TestPredictAllocs(t *testing.T) {
+	X, y := nb201Sample(newRNG(40), 300)
+	dst := make([]float64, 300)
+	for _, name := range []string{"gbdt", "rf", "mlp", "ridge", "blr"} {
+		t.Run(name, func(t *testing.T) {
+			f, _ := Lookup(name)
+			m := f(newRNG(1))
+			if err := m.Fit(X, y); err != nil {
+				t.Fatal(err)
+			}
+			m.Predict(dst, X) // warm the buffers
+			// The MLP's only allocations are gonum Dgemm's internal
+			// goroutine bookkeeping (a few per layer, not per row).
+			limit := 0.0
+			if name == "mlp" {
+				limit = 64
+			}
+			if a := testing.AllocsPerRun(10, func() { m.Predict(dst, X) }); a > limit {
+				t.Errorf("Predict allocates %v times per call, want <= %v", a, limit)
+			}
+		})
+	}
+}
