@@ -337,6 +337,11 @@ type model struct {
 var errDegenerate = errors.New("train: architecture output is constant (every path is none)")
 
 func buildModel(ps *params, spec netSpec, batch int, training, stock bool) (*model, error) {
+	if spec.H%4 != 0 || spec.W%4 != 0 {
+		// The residual blocks' 2×2 average-pool shortcut and stride-2 conv
+		// disagree on odd sizes (as in NB201's PyTorch model).
+		return nil, fmt.Errorf("train: build: input %dx%d: sides must be multiples of 4", spec.H, spec.W)
+	}
 	b := &builder{g: G.NewGraph(), ps: ps, training: training, stock: stock, bound: map[string]*G.Node{}}
 	dt := ps.dt
 	x := G.NewTensor(b.g, dt, 4, G.WithShape(batch, spec.InC, spec.H, spec.W), G.WithName("input"),

@@ -192,6 +192,7 @@ type checkpoint struct {
 	EpochLoss     float64
 	EpochCorrect  int
 	EpochSeen     int
+	Shuffled      bool // the current epoch's order is drawn (Perm)
 	Done          bool
 }
 
@@ -425,8 +426,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 	lastCkpt := time.Now()
 	stepsThisCall := 0
 	for !st.Done && st.Epoch < cfg.Epochs {
-		if st.Iter == 0 && st.EpochSeen == 0 {
+		if !st.Shuffled {
 			train.startEpoch(rng)
+			st.Shuffled = true
 		}
 		for st.Iter < perEpoch {
 			var stop error
@@ -500,7 +502,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 		st.Epoch++
 		fillTrainMetrics(&res, st, cfg.Batch)
 		if st.Epoch < cfg.Epochs {
-			st.Iter, st.EpochLoss, st.EpochCorrect, st.EpochSeen = 0, 0, 0, 0
+			st.Iter, st.EpochLoss, st.EpochCorrect, st.EpochSeen, st.Shuffled = 0, 0, 0, 0, false
 		}
 		if err := save(); err != nil {
 			return res, err
