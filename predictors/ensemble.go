@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -30,11 +32,32 @@ func NewEnsemble(f Factory, size int, rng *rand.Rand) *Ensemble {
 	return e
 }
 
-// Fit fits every member on (X, y), each from scratch.
+// Fit fits every member on (X, y), each from scratch. Members are fitted
+// concurrently, up to GOMAXPROCS at a time; each draws only from its own rng,
+// so the result does not depend on scheduling. On failure it returns the
+// error of the lowest-numbered failing member.
 func (e *Ensemble) Fit(X mat.Matrix, y []float64) error {
 	e.d = -1
+	if n, _ := X.Dims(); n != len(y) { // panic here, not in a member's goroutine
+		panic(fmt.Sprintf("predictors: Ensemble.Fit: X has %d rows, y has %d values", n, len(y)))
+	}
+	if _, ok := X.(mat.RawMatrixer); !ok {
+		X = mat.DenseCopyOf(X) // members read X concurrently
+	}
+	errs := make([]error, len(e.Members))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
 	for i, m := range e.Members {
-		if err := m.Fit(X, y); err != nil {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = m.Fit(X, y)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
 			return fmt.Errorf("predictors: Ensemble.Fit: member %d: %w", i, err)
 		}
 	}
