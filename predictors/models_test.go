@@ -389,3 +389,38 @@ func TestPredictAllocs(t *testing.T) {
 		})
 	}
 }
+
+func TestMLPEarlyStopping(t *testing.T) {
+	X, y := synth(newRNG(50), 200, 3, linearFn)
+	for _, test := range []struct {
+		name   string
+		cfg    MLPConfig
+		epochs int
+	}{
+		{"disabled", MLPConfig{Hidden: []int{8}, Epochs: 7, NoChange: -1}, 7},
+		// sklearn: best_loss starts at +Inf, so epoch 1 resets the count;
+		// with tol huge every later epoch counts as no improvement, and
+		// training stops once the count exceeds n_iter_no_change (10): 12 epochs.
+		{"huge-tol", MLPConfig{Hidden: []int{8}, Epochs: 50, Tol: 1e9}, 12},
+		{"patience-3", MLPConfig{Hidden: []int{8}, Epochs: 50, Tol: 1e9, NoChange: 3}, 5},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			m := NewMLP(test.cfg, newRNG(1))
+			if err := m.Fit(X, y); err != nil {
+				t.Fatal(err)
+			}
+			if len(m.Loss) != test.epochs {
+				t.Fatalf("%d epochs, want %d", len(m.Loss), test.epochs)
+			}
+		})
+	}
+	t.Run("loss-decreases", func(t *testing.T) {
+		m := NewMLP(MLPConfig{Hidden: []int{16}, Epochs: 30, NoChange: -1, LearningRate: 1e-2, BatchSize: 20}, newRNG(1))
+		if err := m.Fit(X, y); err != nil {
+			t.Fatal(err)
+		}
+		if !(m.Loss[29] < m.Loss[0]/2) {
+			t.Fatalf("loss %v -> %v", m.Loss[0], m.Loss[29])
+		}
+	})
+}
