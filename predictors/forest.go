@@ -71,6 +71,9 @@ func (m *Forest) Fit(X mat.Matrix, y []float64) error {
 	if n < 1 {
 		return fmt.Errorf("predictors: Forest.Fit: %d samples: %w", n, ErrTooFew)
 	}
+	if d > maxTreeFeatures {
+		panic(fmt.Sprintf("predictors: Forest.Fit: %d features, at most %d", d, maxTreeFeatures))
+	}
 	m.d = -1
 	cfg := m.cfg
 	raw := rawOf(X)

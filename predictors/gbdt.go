@@ -84,6 +84,9 @@ func (m *GBDT) Fit(X mat.Matrix, y []float64) error {
 	if n < 1 {
 		return fmt.Errorf("predictors: GBDT.Fit: %d samples: %w", n, ErrTooFew)
 	}
+	if d > maxTreeFeatures {
+		panic(fmt.Sprintf("predictors: GBDT.Fit: %d features, at most %d", d, maxTreeFeatures))
+	}
 	m.d = -1
 	cfg := m.cfg
 	raw := rawOf(X)

@@ -147,6 +147,9 @@ func (fo *forest) fill(in []pnode, lv []float64, node int32, k, level int) {
 	fo.fill(in, lv, nd.left+1, 2*k+2, level+1)
 }
 
+// maxTreeFeatures is the widest input the trees take (feature ids are int16).
+const maxTreeFeatures = math.MaxInt16
+
 // tnode is one tree node, packed into 16 bytes for cache locality. For a
 // leaf, feat < 0 and v is the leaf value; otherwise v is the threshold.
 type tnode struct {
