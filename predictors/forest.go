@@ -102,6 +102,7 @@ func (m *Forest) Fit(X mat.Matrix, y []float64) error {
 		}
 		m.gr.grow(&m.fo, m.g, m.h, p, m.rng)
 	}
+	m.fo.nfeat = d
 	m.fo.compile()
 	m.d = d
 	return nil

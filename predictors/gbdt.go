@@ -134,6 +134,7 @@ func (m *GBDT) Fit(X mat.Matrix, y []float64) error {
 			m.pred[i] += m.fo.evalBinned(t, m.gr.bins[i*d:i*d+d])
 		}
 	}
+	m.fo.nfeat = d
 	m.fo.compile()
 	m.d = d
 	return nil

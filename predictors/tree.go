@@ -93,6 +93,7 @@ type forest struct {
 	nodes []tnode
 	roots []int32
 	depth int // maximum depth of any tree
+	nfeat int // input width
 
 	// Prediction layout built by compile when depth <= maxPerfectDepth:
 	// every tree padded to a perfect binary tree of the forest's depth, in
@@ -101,6 +102,12 @@ type forest struct {
 	// (threshold +Inf) to copies of the leaf they replace.
 	perf   []pnode   // per tree: 2^depth - 1 internal nodes
 	leaves []float64 // per tree: 2^depth leaf values
+
+	// Bit layout, when the input has at most 64 features and every split
+	// threshold lies in (0, 1): a row of 0/1 values is packed into a uint64
+	// and node k sends it right iff bit pbit[k] is set (padding nodes use
+	// bit 64, which reads as 0). One-hot and path encodings take this path.
+	pbit []uint8
 }
 
 // pnode is an internal node of the perfect layout.
@@ -128,6 +135,33 @@ func (fo *forest) compile() {
 		fo.leaves = append(fo.leaves, make([]float64, nl)...)
 		fo.fill(fo.perf[base:], fo.leaves[lbase:], root, 0, 0)
 	}
+	fo.pbit = fo.pbit[:0]
+	for _, nd := range fo.perf {
+		switch {
+		case math.IsInf(nd.thr, 1):
+			fo.pbit = append(fo.pbit, 64)
+		case nd.thr > 0 && nd.thr < 1 && nd.feat < 64:
+			fo.pbit = append(fo.pbit, uint8(nd.feat))
+		default:
+			fo.pbit = fo.pbit[:0]
+			return
+		}
+	}
+}
+
+// packBits packs a row of d <= 64 values into a bit mask; ok is false unless
+// every value is 0 or 1.
+func packBits(x []float64) (bits uint64, ok bool) {
+	for f, v := range x {
+		switch v {
+		case 1:
+			bits |= 1 << f
+		case 0:
+		default:
+			return 0, false
+		}
+	}
+	return bits, true
 }
 
 func (fo *forest) fill(in []pnode, lv []float64, node int32, k, level int) {
@@ -434,14 +468,26 @@ func (fo *forest) accumulatePerfect(sum, sum2 []float64, data []float64, s, lo, 
 	D := fo.depth
 	ni, nl := 1<<D-1, 1<<D
 	var idx [predBlock]int
-	var xs [predBlock][]float64
+	var off [predBlock]int // offset of each block row in blk
 	for b := lo; b < hi; b += predBlock {
 		m := min(predBlock, hi-b)
+		blk := data[b*s:]
 		for r := 0; r < m; r++ {
-			xs[r] = data[(b+r)*s:]
+			off[r] = r * s
 			sum[b+r] = 0
 			if sum2 != nil {
 				sum2[b+r] = 0
+			}
+		}
+		if len(fo.pbit) > 0 && fo.nfeat <= 64 {
+			var bits [predBlock]uint64
+			ok := true
+			for r := 0; r < m && ok; r++ {
+				bits[r], ok = packBits(blk[off[r] : off[r]+fo.nfeat])
+			}
+			if ok {
+				fo.accumulateBits(sum[b:b+m], sum2, b, bits[:m])
+				continue
 			}
 		}
 		for t := range fo.roots {
@@ -452,9 +498,9 @@ func (fo *forest) accumulatePerfect(sum, sum2 []float64, data []float64, s, lo, 
 			}
 			for l := 0; l < D; l++ {
 				for r := 0; r < m; r++ {
-					nd := in[idx[r]]
+					nd := &in[idx[r]]
 					c := 0
-					if xs[r][nd.feat] > nd.thr {
+					if blk[off[r]+int(nd.feat)] > nd.thr {
 						c = 1
 					}
 					idx[r] = 2*idx[r] + 1 + c
@@ -466,6 +512,35 @@ func (fo *forest) accumulatePerfect(sum, sum2 []float64, data []float64, s, lo, 
 				if sum2 != nil {
 					sum2[b+r] += v * v
 				}
+			}
+		}
+	}
+}
+
+// accumulateBits adds the trees' values for m <= predBlock bit-packed rows
+// into sum (and their squares into sum2[b:], unless nil).
+func (fo *forest) accumulateBits(sum, sum2 []float64, b int, bits []uint64) {
+	D := fo.depth
+	ni, nl := 1<<D-1, 1<<D
+	var idx [predBlock]int
+	m := len(bits)
+	for t := range fo.roots {
+		pb := fo.pbit[t*ni : (t+1)*ni]
+		lv := fo.leaves[t*nl : (t+1)*nl]
+		for r := 0; r < m; r++ {
+			idx[r] = 0
+		}
+		for l := 0; l < D; l++ {
+			for r := 0; r < m; r++ {
+				k := idx[r]
+				idx[r] = 2*k + 1 + int(bits[r]>>pb[k]&1)
+			}
+		}
+		for r := 0; r < m; r++ {
+			v := lv[idx[r]-ni]
+			sum[r] += v
+			if sum2 != nil {
+				sum2[b+r] += v * v
 			}
 		}
 	}
