@@ -146,3 +146,5 @@ func (m *Forest) predictRange(dst, data []float64, stride int, nt float64, lo, h
 		dst[i] /= nt
 	}
 }
+
+func (m *Forest) trees() *forest { return &m.fo }

@@ -158,3 +158,5 @@ func (m *GBDT) predictRange(dst, data []float64, stride, lo, hi int) {
 		dst[i] += m.base
 	}
 }
+
+func (m *GBDT) trees() *forest { return &m.fo }

@@ -424,3 +424,50 @@ func TestMLPEarlyStopping(t *testing.T) {
 		}
 	})
 }
+
+// TestTreeLayouts checks that the three tree prediction paths (node array,
+// perfect layout, bit-packed perfect layout) give identical predictions.
+func TestTreeLayouts(t *testing.T) {
+	Xb, yb := nb201Sample(newRNG(60), 400)
+	Xc, yc := synth(newRNG(61), 400, 5, stepFn)
+	for _, data := range []struct {
+		name string
+		X    *mat.Dense
+		y    []float64
+	}{{"binary", Xb, yb}, {"continuous", Xc, yc}} {
+		for _, name := range []string{"gbdt", "rf"} {
+			t.Run(data.name+"/"+name, func(t *testing.T) {
+				f, _ := Lookup(name)
+				var preds [2][]float64
+				var stds [2][]float64
+				for k, perfect := range []bool{false, true} {
+					perfectLayout = perfect
+					m := f(newRNG(3))
+					if err := m.Fit(data.X, data.y); err != nil {
+						t.Fatal(err)
+					}
+					perfectLayout = true
+					preds[k] = m.Predict(make([]float64, 400), data.X)
+					if u, ok := m.(Uncertain); ok {
+						mean := make([]float64, 400)
+						stds[k] = make([]float64, 400)
+						u.PredictStd(mean, stds[k], data.X)
+					}
+					// On binary data the bit layout must exist (continuous
+					// data in [0,1) may build it too, but packBits refuses
+					// the rows and the float path runs).
+					pbit := m.(interface{ trees() *forest }).trees().pbit
+					if perfect && data.name == "binary" && len(pbit) == 0 {
+						t.Fatal("no bit layout on binary data")
+					}
+				}
+				if !slices.Equal(preds[0], preds[1]) {
+					t.Fatalf("layouts disagree: rmse %g", rmse(preds[0], preds[1]))
+				}
+				if !slices.Equal(stds[0], stds[1]) {
+					t.Fatal("std differs between layouts")
+				}
+			})
+		}
+	}
+}
