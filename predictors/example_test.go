@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -89,7 +88,6 @@ func ExampleEvaluate() {
 		return
 	}
 	fmt.Printf("%s n=%d trials=%d tau=%.3f\n", res[0].Model, res[0].N, len(res[0].Trials), res[0].Tau.Mean)
-	_ = os.Stdout // predictors.WriteResults(os.Stdout, res, "table") prints the table
 	// Output:
 	// ridge n=100 trials=2 tau=0.724
 }
