@@ -1,0 +1,22 @@
+// Package experiment is the samples-to-optimum harness: it runs search
+// algorithms (WeakNAS, its EI variant, random search, regularized evolution,
+// local search, BANANAS) many times on a benchmark of an nbquery store,
+// counts the queries each run needs to reach the global optimum of the target
+// metric (strictly, and with WeakNAS's looser rule that also counts the
+// predictor's top-1), records best-so-far curves, and writes a summary with
+// confidence intervals and the relative improvement over the average
+// architecture, as CSV, JSON, PNG and SVG.
+//
+// Run is the entry point. Runs execute in parallel on Config.Workers
+// goroutines (default GOMAXPROCS); run i of every algorithm draws from
+// rand.NewPCG(Config.Seed, i), so results do not depend on the number of
+// workers. The whole-space label vectors and encodings are computed once per
+// experiment and shared read-only; each worker owns its search.Session and
+// its prediction buffers. The returned Summary is owned by the caller.
+//
+// Hardware-aware searches take a Constraint ("latency:pixel3<=5ms": cells
+// that violate it are never sampled and cannot be the optimum) or an
+// Objective ("acc - 0.07*log(latency:pixel3)"), and then write the Pareto
+// fronts (accuracy vs latency) of the whole space and of what each algorithm
+// found.
+package experiment

@@ -1,0 +1,544 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/nbquery/nbquery/index"
+	"github.com/nbquery/nbquery/predictors"
+	"github.com/nbquery/nbquery/search"
+	"github.com/nbquery/nbquery/weaknas"
+)
+
+var (
+	nan  = math.NaN()
+	logf = math.Log
+)
+
+// DefaultPredictor is the weak predictor used when Config.Predictor is
+// empty: fast enough for 100 WeakNAS runs of 1,000 queries in well under a
+// minute on 2 cores.
+const DefaultPredictor = "gbdt"
+
+// Algorithms lists the algorithm names Config.Algos accepts.
+var Algorithms = []string{"weaknas", "weaknas-ei", "random", "re", "ls", "ls-first", "bananas"}
+
+// Checkpoints are the query counts at which the summary reports best-so-far
+// values (those within the budget).
+var Checkpoints = []int{10, 50, 100, 200, 500, 1000}
+
+// Config is one experiment.
+type Config struct {
+	Bench   string // benchmark (index.NB201)
+	Dataset string // "cifar10-valid"
+	Target  string // split searched on (maximised): "x-valid" / "valid"
+	Report  string // split reported: "ori-test" / "test"
+	HP      string // training schedule: "200"
+	Algos   []string
+	Runs    int    // runs per algorithm (100)
+	Budget  int    // queries per run (1000)
+	Seed    uint64 // run i of every algorithm uses rand.NewPCG(Seed, i)
+	OutDir  string // where to write CSV/JSON/PNG/SVG; "" writes nothing
+	// Predictor is a predictors registry name for WeakNAS (and the members
+	// of its EI ensemble); "" is DefaultPredictor.
+	Predictor  string
+	Constraint string // e.g. "latency:pixel3<=5ms"
+	Objective  string // e.g. "acc - 0.07*log(latency:pixel3)"
+	// KeepIsomorphs queries isomorphic duplicates as distinct cells, as the
+	// papers did; by default a cell isomorphic to a queried one is skipped.
+	KeepIsomorphs bool
+	Workers       int            // parallel runs; 0 = GOMAXPROCS
+	WeakNAS       weaknas.Config // WeakNAS settings (Factory is set from Predictor)
+}
+
+func (c *Config) defaults() {
+	if c.Bench == "" {
+		c.Bench = index.NB201
+	}
+	if c.Dataset == "" {
+		c.Dataset = "cifar10-valid"
+	}
+	if c.Target == "" {
+		c.Target = index.SetXValid
+	}
+	if c.Report == "" {
+		c.Report = index.SetOriTest
+	}
+	if c.HP == "" {
+		c.HP = "200"
+	}
+	if len(c.Algos) == 0 {
+		c.Algos = []string{"weaknas", "random"}
+	}
+	if c.Runs == 0 {
+		c.Runs = 100
+	}
+	if c.Budget == 0 {
+		c.Budget = 1000
+	}
+	if c.Predictor == "" {
+		c.Predictor = DefaultPredictor
+	}
+	if c.Workers <= 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
+	}
+}
+
+// Stat summarises samples-to-optimum over the runs that found the optimum.
+type Stat struct {
+	Found  int     `json:"found"`
+	Frac   float64 `json:"frac"` // found within the budget
+	Mean   float64 `json:"mean"`
+	Median float64 `json:"median"`
+	Std    float64 `json:"std"` // sample std (ddof 1)
+	CILo   float64 `json:"ci95_lo"`
+	CIHi   float64 `json:"ci95_hi"`
+}
+
+// RunResult is one run.
+type RunResult struct {
+	Algo     string `json:"algo"`
+	Run      int    `json:"run"`
+	StrictAt int    `json:"strict"` // queries until the optimum was queried; 0 = not within the budget
+	LooseAt  int    `json:"loose"`  // also counting the predictor's top-1; 0 = not
+	Queries  int    `json:"queries"`
+	// The final pick: the queried cell with the best target.
+	FinalIndex  int     `json:"final_index"`
+	FinalTarget float64 `json:"final_target"`
+	FinalReport float64 `json:"final_report"`
+	SimTime     float64 `json:"sim_time_s"`     // simulated training seconds of all queries
+	TimeToOpt   float64 `json:"time_to_opt_s"`  // ... until the optimum (NaN if not found)
+	AtTarget    []float64 `json:"best_target_at"` // best-so-far target at the summary checkpoints
+	AtOracle    []float64 `json:"best_oracle_at"` // max report over the queried cells
+	AtSelected  []float64 `json:"best_selected_at"` // report of the best-target queried cell
+
+	curve [3][]float64 // target, oracle, selected at Summary.CurveX
+	found []int        // queried cells (kept for run 0, for the Pareto front)
+}
+
+// AlgoSummary aggregates the runs of one algorithm.
+type AlgoSummary struct {
+	Algo   string `json:"algo"`
+	Runs   int    `json:"runs"`
+	Strict Stat   `json:"strict"`
+	Loose  Stat   `json:"loose"`
+	// Mean over runs at each of Summary.Checkpoints.
+	BestTarget   []float64 `json:"best_target"`
+	BestOracle   []float64 `json:"best_oracle"`
+	BestSelected []float64 `json:"best_selected"`
+	FinalReport  float64   `json:"final_report_mean"`
+	FinalStd     float64   `json:"final_report_std"`
+	RI           float64   `json:"ri_percent"` // 100*(FinalReport - ReportMean)/ReportMean
+	SimTime      float64   `json:"sim_time_mean_s"`
+	Elapsed      float64   `json:"elapsed_s"` // wall time of this algorithm's runs, summed over workers
+
+	// Curves at Summary.CurveX: mean and std over runs.
+	CurveMean [3][]float64 `json:"-"`
+	CurveStd  [3][]float64 `json:"-"`
+	Results   []RunResult  `json:"-"`
+	Front     []Point      `json:"-"` // Pareto front found by run 0
+}
+
+// Point is one architecture on an accuracy-latency plane.
+type Point struct {
+	Index    int
+	Accuracy float64
+	Latency  float64
+}
+
+// Summary is the outcome of Run.
+type Summary struct {
+	Config        Config        `json:"config"`
+	SpaceSize     int           `json:"space_size"`
+	ValidCells    int           `json:"valid_cells"` // cells satisfying the constraint
+	Optimum       []int         `json:"optimum"`     // tie set of the target's argmax
+	OptimumValue  float64       `json:"optimum_value"`
+	OptimumReport float64       `json:"optimum_report"`
+	ReportMean    float64       `json:"report_mean"` // the average architecture (RI baseline)
+	Checkpoints   []int         `json:"checkpoints"`
+	Algos         []AlgoSummary `json:"algos"`
+	Elapsed       float64       `json:"elapsed_s"`
+	CurveX        []int         `json:"-"`
+	TrueFront     []Point       `json:"-"`
+	Device        string        `json:"device,omitempty"` // latency metric of the fronts
+}
+
+// problem is everything shared read-only by the runs of one experiment.
+type problem struct {
+	sp      search.Space
+	o       *search.Oracle
+	acc     []float64 // target accuracy (before any objective)
+	lat     []float64 // latency metric for the Pareto fronts (nil if none)
+	device  string
+	factory predictors.Factory
+	X       *mat.Dense // whole-space encoding, built once if a model needs it
+}
+
+// Run runs the experiment on bench cfg.Bench of st, writing a progress bar
+// to progress (nil: none) and, if cfg.OutDir is set, the output files.
+func Run(ctx context.Context, st *index.Store, cfg Config, progress io.Writer) (*Summary, error) {
+	cfg.defaults()
+	for _, a := range cfg.Algos {
+		if !slices.Contains(Algorithms, a) {
+			return nil, fmt.Errorf("%w: unknown algorithm %q (want %s)", ErrConfig, a, strings.Join(Algorithms, ", "))
+		}
+	}
+	if cfg.Runs < 0 || cfg.Budget < 0 {
+		return nil, fmt.Errorf("%w: runs %d and budget %d must be positive", ErrConfig, cfg.Runs, cfg.Budget)
+	}
+	factory, err := predictors.Lookup(cfg.Predictor)
+	if err != nil {
+		return nil, fmt.Errorf("experiment: %w", err)
+	}
+	b, err := st.Bench(cfg.Bench)
+	if err != nil {
+		return nil, fmt.Errorf("experiment: %w", err)
+	}
+	p, err := prepare(b, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.factory = factory
+	return execute(ctx, p, cfg, progress)
+}
+
+func prepare(b *index.Bench, cfg *Config) (*problem, error) {
+	p := &problem{}
+	switch cfg.Bench {
+	case index.NB201:
+		sp, err := search.NB201FromBench(b)
+		if err != nil {
+			return nil, fmt.Errorf("experiment: %w", err)
+		}
+		p.sp = sp
+	default:
+		return nil, fmt.Errorf("%w: no search space for benchmark %q yet (have %s)", ErrConfig, cfg.Bench, index.NB201)
+	}
+	q := func(split string) index.Query {
+		return index.Query{Dataset: cfg.Dataset, HP: cfg.HP, Split: split, Epoch: -1, Seed: index.MeanSeeds()}
+	}
+	target, err := b.Vector(nil, q(cfg.Target))
+	if err != nil {
+		return nil, fmt.Errorf("experiment: target %s: %w", q(cfg.Target), err)
+	}
+	report, err := b.Vector(nil, q(cfg.Report))
+	if err != nil {
+		return nil, fmt.Errorf("experiment: report %s: %w", q(cfg.Report), err)
+	}
+	// Simulated training time (simulate_train_eval): training all-time plus
+	// one evaluation of the target split; nil if the benchmark has no times.
+	var cost []float64
+	tq := q(index.SetTrain)
+	tq.Metric = index.MetricAllTime
+	if tt, err := b.Vector(nil, tq); err == nil {
+		eq := q(cfg.Target)
+		eq.Metric = index.MetricPerTime
+		et, _ := b.Vector(nil, eq)
+		cost = tt
+		for i := range cost {
+			if et != nil && !math.IsNaN(et[i]) {
+				cost[i] += et[i]
+			}
+		}
+	}
+	p.acc = target
+	metricVec := func(metric string) ([]float64, error) {
+		mq := index.Query{Dataset: cfg.Dataset, HP: cfg.HP, Metric: metric}
+		if mq.Dataset == "cifar10-valid" && !strings.HasPrefix(metric, "hw:") {
+			mq.Dataset = "cifar10" // compute costs are stored per real dataset
+		}
+		v, err := b.Vector(nil, mq)
+		if err != nil {
+			return nil, err
+		}
+		p.lat, p.device = v, metric
+		return v, nil
+	}
+	var allowed []bool
+	if cfg.Constraint != "" {
+		c, err := ParseConstraint(cfg.Constraint)
+		if err != nil {
+			return nil, err
+		}
+		v, err := metricVec(c.Metric)
+		if err != nil {
+			return nil, fmt.Errorf("experiment: constraint %q: %w", cfg.Constraint, err)
+		}
+		allowed = make([]bool, len(v))
+		n := 0
+		for i, x := range v {
+			allowed[i] = c.Allows(x)
+			if allowed[i] {
+				n++
+			}
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("%w: no architecture satisfies the constraint %q", ErrConfig, cfg.Constraint)
+		}
+	}
+	if cfg.Objective != "" {
+		ob, err := ParseObjective(cfg.Objective)
+		if err != nil {
+			return nil, err
+		}
+		v, err := metricVec(ob.Metric)
+		if err != nil {
+			return nil, fmt.Errorf("experiment: objective %q: %w", cfg.Objective, err)
+		}
+		obj := make([]float64, len(target))
+		for i := range obj {
+			obj[i] = ob.Apply(target[i], v[i])
+		}
+		target = obj
+	}
+	o, err := search.NewOracle(target, report, cost, allowed)
+	if err != nil {
+		return nil, fmt.Errorf("experiment: %w", err)
+	}
+	p.o = o
+	limit := len(o.Pool())
+	if !cfg.KeepIsomorphs {
+		seen := map[int]bool{}
+		for _, i := range o.Pool() {
+			seen[p.sp.Class(int(i))] = true
+		}
+		limit = len(seen)
+	}
+	if cfg.Budget > limit {
+		return nil, fmt.Errorf("%w: budget %d is larger than the space (%d candidate cells)", ErrConfig, cfg.Budget, limit)
+	}
+	return p, nil
+}
+
+// algorithm builds the named algorithm over the shared problem.
+func (p *problem) algorithm(name string, cfg Config) (search.Algorithm, error) {
+	switch name {
+	case "weaknas", "weaknas-ei":
+		if p.X == nil {
+			p.X = search.EncodeAll(p.sp)
+		}
+		wc := cfg.WeakNAS
+		wc.Factory = p.factory
+		wc.Sampling = weaknas.Uniform
+		if name == "weaknas-ei" {
+			wc.Sampling = weaknas.EI
+		}
+		return weaknas.New(wc, p.X, p.o), nil
+	case "bananas":
+		ps, ok := p.sp.(search.PathSpace)
+		if !ok {
+			return nil, fmt.Errorf("%w: bananas needs a path encoding of %T", ErrConfig, p.sp)
+		}
+		return search.NewBananas(ps, nil), nil
+	}
+	return search.ByName(name)
+}
+
+func execute(ctx context.Context, p *problem, cfg Config, progress io.Writer) (*Summary, error) {
+	start := time.Now()
+	algos := make([]search.Algorithm, len(cfg.Algos))
+	for a, name := range cfg.Algos {
+		alg, err := p.algorithm(name, cfg)
+		if err != nil {
+			return nil, err
+		}
+		algos[a] = alg
+	}
+	sum := &Summary{Config: cfg, SpaceSize: p.o.Len(), ValidCells: len(p.o.Pool()), ReportMean: p.o.ReportMean(),
+		Device: p.device, CurveX: curveGrid(cfg.Budget)}
+	opt, ov := p.o.Optimum()
+	for _, i := range opt {
+		sum.Optimum = append(sum.Optimum, int(i))
+	}
+	sum.OptimumValue, sum.OptimumReport = ov, p.o.Report[opt[0]]
+	for _, c := range Checkpoints {
+		if c <= cfg.Budget {
+			sum.Checkpoints = append(sum.Checkpoints, c)
+		}
+	}
+	results := make([][]RunResult, len(algos))
+	elapsed := make([][]time.Duration, len(algos))
+	for a := range results {
+		results[a] = make([]RunResult, cfg.Runs)
+		elapsed[a] = make([]time.Duration, cfg.Runs)
+	}
+	var bar *progressbar.ProgressBar
+	if progress != nil {
+		bar = progressbar.NewOptions(len(algos)*cfg.Runs, progressbar.OptionSetWriter(progress),
+			progressbar.OptionSetDescription("search runs"), progressbar.OptionShowCount(),
+			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionSetPredictTime(true))
+	}
+	type job struct{ a, run int }
+	jobs := make(chan job)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for w := 0; w < cfg.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sessions := make([]*search.Session, len(algos))
+			for j := range jobs {
+				s := sessions[j.a]
+				if s == nil {
+					var err error
+					s, err = search.NewSession(p.sp, p.o, cfg.Budget, !cfg.KeepIsomorphs)
+					if err != nil {
+						mu.Lock()
+						firstErr = cmpErr(firstErr, err)
+						mu.Unlock()
+						cancel()
+						continue
+					}
+					sessions[j.a] = s
+				}
+				s.Reset()
+				t0 := time.Now()
+				err := algos[j.a].Search(ctx, s, rand.New(rand.NewPCG(cfg.Seed, uint64(j.run))))
+				elapsed[j.a][j.run] = time.Since(t0)
+				if err != nil {
+					mu.Lock()
+					firstErr = cmpErr(firstErr, fmt.Errorf("experiment: %s run %d: %w", cfg.Algos[j.a], j.run, err))
+					mu.Unlock()
+					cancel()
+					continue
+				}
+				results[j.a][j.run] = record(p, s, cfg.Algos[j.a], j.run, sum)
+				if bar != nil {
+					bar.Add(1)
+				}
+			}
+		}()
+	}
+feed:
+	for a := range algos {
+		for i := 0; i < cfg.Runs; i++ {
+			select {
+			case jobs <- job{a, i}:
+			case <-ctx.Done():
+				break feed
+			}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(progress)
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("experiment: %w", err)
+	}
+	for a := range algos {
+		as := aggregate(cfg.Algos[a], results[a], sum)
+		for _, d := range elapsed[a] {
+			as.Elapsed += d.Seconds()
+		}
+		if p.lat != nil && len(results[a]) > 0 {
+			as.Front = paretoFront(results[a][0].found, p.acc, p.lat)
+		}
+		sum.Algos = append(sum.Algos, as)
+	}
+	if p.lat != nil {
+		sum.TrueFront = paretoFront(int32s(p.o.Pool()), p.acc, p.lat)
+	}
+	sum.Elapsed = time.Since(start).Seconds()
+	if cfg.OutDir != "" {
+		if err := Write(cfg.OutDir, sum); err != nil {
+			return sum, err
+		}
+	}
+	return sum, nil
+}
+
+// cmpErr keeps the first real error over cancellations it caused.
+func cmpErr(old, err error) error {
+	if old == nil || (strings.Contains(old.Error(), context.Canceled.Error()) && !strings.Contains(err.Error(), context.Canceled.Error())) {
+		return err
+	}
+	return old
+}
+
+func int32s(v []int32) []int {
+	out := make([]int, len(v))
+	for i, x := range v {
+		out[i] = int(x)
+	}
+	return out
+}
+
+// curveGrid is every query count up to 2,000, else 2,000 evenly spread.
+func curveGrid(budget int) []int {
+	const maxPts = 2000
+	if budget <= maxPts {
+		x := make([]int, budget)
+		for i := range x {
+			x[i] = i + 1
+		}
+		return x
+	}
+	x := make([]int, maxPts)
+	for i := range x {
+		x[i] = int(math.Ceil(float64(i+1) * float64(budget) / maxPts))
+	}
+	return x
+}
+
+// record extracts one run's results from its session.
+func record(p *problem, s *search.Session, algo string, run int, sum *Summary) RunResult {
+	r := RunResult{Algo: algo, Run: run, StrictAt: s.StrictAt, LooseAt: s.LooseAt, Queries: len(s.Queries), TimeToOpt: nan}
+	if len(s.Time) > 0 {
+		r.SimTime = s.Time[len(s.Time)-1]
+		if s.StrictAt > 0 {
+			r.TimeToOpt = s.Time[s.StrictAt-1]
+		}
+	}
+	for k := range r.curve {
+		r.curve[k] = make([]float64, len(sum.CurveX))
+	}
+	bt, bo, bs := math.Inf(-1), math.Inf(-1), nan
+	best := -1
+	g, c := 0, 0
+	T, R := p.o.Target, p.o.Report
+	snap := func(n int) {
+		for ; g < len(sum.CurveX) && sum.CurveX[g] <= n; g++ {
+			r.curve[0][g], r.curve[1][g], r.curve[2][g] = bt, bo, bs
+		}
+		for ; c < len(sum.Checkpoints) && sum.Checkpoints[c] <= n; c++ {
+			r.AtTarget = append(r.AtTarget, bt)
+			r.AtOracle = append(r.AtOracle, bo)
+			r.AtSelected = append(r.AtSelected, bs)
+		}
+	}
+	for q, i := range s.Queries {
+		if T[i] > bt {
+			bt, bs, best = T[i], R[i], i
+		}
+		if R[i] > bo {
+			bo = R[i]
+		}
+		snap(q + 1)
+	}
+	snap(math.MaxInt) // runs that stopped early hold their last values
+	r.FinalIndex, r.FinalTarget, r.FinalReport = best, bt, bs
+	if run == 0 {
+		r.found = slices.Clone(s.Queries)
+	}
+	return r
+}

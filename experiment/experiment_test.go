@@ -1,0 +1,227 @@
+package experiment_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/nbquery/nbquery/experiment"
+	"github.com/nbquery/nbquery/index"
+	"github.com/nbquery/nbquery/search"
+)
+
+// TestRandomAnchor: random search over the whole NB201 space, 1,000 runs;
+// the closed form (N+1)/2 = 7,813 must lie in the 95% CI of the mean.
+func TestRandomAnchor(t *testing.T) {
+	st := testStore(t)
+	s, err := experiment.Run(context.Background(), st, experiment.Config{
+		Algos: []string{"random"}, Runs: 1000, Budget: 15625, Seed: 1, KeepIsomorphs: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(s.Optimum, []int{6111}) {
+		t.Fatalf("optimum %v, want [6111]", s.Optimum)
+	}
+	a := s.Algos[0].Strict
+	if a.Found != 1000 || a.CILo > 7813 || a.CIHi < 7813 {
+		t.Fatalf("random search: found %d, mean %.1f, CI [%.1f, %.1f]; want 7813 inside", a.Found, a.Mean, a.CILo, a.CIHi)
+	}
+	t.Logf("random search over 1000 runs: mean %.1f, 95%% CI [%.1f, %.1f], median %.1f", a.Mean, a.CILo, a.CIHi, a.Median)
+	// The looser count equals the strict one without a predictor.
+	if s.Algos[0].Loose != a {
+		t.Errorf("loose %+v != strict %+v", s.Algos[0].Loose, a)
+	}
+	// At the end every run has queried everything: the final pick is the optimum.
+	if s.Algos[0].FinalReport != s.OptimumReport {
+		t.Errorf("final report %v, want %v", s.Algos[0].FinalReport, s.OptimumReport)
+	}
+	if math.Abs(s.ReportMean-83.4086) > 1e-3 {
+		t.Errorf("report mean %v", s.ReportMean)
+	}
+}
+
+// TestWorkers: results do not depend on the number of workers.
+func TestWorkers(t *testing.T) {
+	st := testStore(t)
+	cfg := experiment.Config{Algos: []string{"weaknas", "random", "re", "ls"}, Runs: 6, Budget: 150, Seed: 42, Predictor: "ridge"}
+	var out []*experiment.Summary
+	for _, w := range []int{1, 2, 3} {
+		cfg.Workers = w
+		s, err := experiment.Run(context.Background(), st, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	for w := 1; w < len(out); w++ {
+		for a := range out[0].Algos {
+			// %v prints NaN (time to a missed optimum) equal to itself, and the curves.
+			if fmt.Sprintf("%v", out[0].Algos[a].Results) != fmt.Sprintf("%v", out[w].Algos[a].Results) {
+				t.Fatalf("%s: results differ between 1 and %d workers", out[0].Algos[a].Algo, w+1)
+			}
+		}
+	}
+	// Different runs differ.
+	r := out[0].Algos[1].Results
+	if r[0].FinalIndex == r[1].FinalIndex && r[0].StrictAt == r[1].StrictAt && r[0].AtTarget[0] == r[1].AtTarget[0] {
+		t.Error("runs 0 and 1 look identical")
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	st := testStore(t)
+	for _, test := range []struct {
+		name string
+		cfg  experiment.Config
+		want string
+	}{
+		{"unknown algorithm", experiment.Config{Algos: []string{"sa"}}, "unknown algorithm"},
+		{"unknown dataset", experiment.Config{Dataset: "mnist"}, "unknown dataset"},
+		{"unknown split", experiment.Config{Target: "dev"}, "unknown split"},
+		{"unknown report split", experiment.Config{Report: "holdout"}, "unknown split"},
+		{"unrecorded hp", experiment.Config{HP: "12"}, "not recorded"},
+		{"unknown device", experiment.Config{Constraint: "latency:abacus<=5ms"}, "device"},
+		{"unknown predictor", experiment.Config{Predictor: "oracle"}, "unknown model"},
+		{"budget larger than the space", experiment.Config{Budget: 15626, KeepIsomorphs: true}, "larger than the space"},
+		{"budget larger than the classes", experiment.Config{Budget: 6467}, "larger than the space"},
+		{"constraint nobody meets", experiment.Config{Constraint: "latency:pixel3<0ms"}, "no architecture satisfies"},
+		{"bad constraint", experiment.Config{Constraint: "latency:pixel3 ~ 5"}, "constraint"},
+		{"bad objective", experiment.Config{Objective: "acc * lat"}, "objective"},
+		{"unknown benchmark", experiment.Config{Bench: index.NB101}, "not in the store"},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			test.cfg.Runs = 1
+			_, err := experiment.Run(context.Background(), st, test.cfg, nil)
+			if err == nil || !strings.Contains(err.Error(), test.want) {
+				t.Fatalf("err = %v, want one mentioning %q", err, test.want)
+			}
+		})
+	}
+}
+
+// TestHardwareAware runs a constrained and an objective search and checks
+// the optimum, the fronts and every output file.
+func TestHardwareAware(t *testing.T) {
+	st := testStore(t)
+	b, _ := st.Bench(index.NB201)
+	lat, err := b.Vector(nil, index.Query{Metric: "hw:pixel3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, _ := b.Vector(nil, index.Query{Dataset: "cifar10-valid", HP: "200", Split: "x-valid", Epoch: -1})
+	dir := t.TempDir()
+	var progress bytes.Buffer
+	s, err := experiment.Run(context.Background(), st, experiment.Config{
+		Algos: []string{"weaknas", "random"}, Runs: 4, Budget: 100, Seed: 3, Predictor: "ridge",
+		Constraint: "latency:pixel3<=5ms", OutDir: dir}, &progress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	best, n := -1, 0
+	for i := range acc {
+		if lat[i] <= 5 {
+			n++
+			if best < 0 || acc[i] > acc[best] {
+				best = i
+			}
+		}
+	}
+	if s.ValidCells != n || !reflect.DeepEqual(s.Optimum, []int{best}) {
+		t.Fatalf("valid %d optimum %v, want %d and [%d]", s.ValidCells, s.Optimum, n, best)
+	}
+	for _, a := range s.Algos {
+		for _, r := range a.Results {
+			if lat[r.FinalIndex] > 5 {
+				t.Fatalf("%s run %d picked %d with latency %v", a.Algo, r.Run, r.FinalIndex, lat[r.FinalIndex])
+			}
+		}
+		if len(a.Front) == 0 {
+			t.Errorf("%s: empty found front", a.Algo)
+		}
+	}
+	front := s.TrueFront
+	if len(front) == 0 || front[len(front)-1].Index != best {
+		t.Fatalf("true front %v should end at the constrained optimum %d", front, best)
+	}
+	for i := 1; i < len(front); i++ {
+		if !(front[i].Latency >= front[i-1].Latency && front[i].Accuracy > front[i-1].Accuracy) {
+			t.Fatalf("front not monotone at %d: %v %v", i, front[i-1], front[i])
+		}
+	}
+	for _, f := range []string{"summary.json", "summary.csv", "runs.json", "runs.csv", "curves.csv",
+		"curve_target.png", "curve_target.svg", "curve_report.png", "curve_report.svg", "s2o.png", "s2o.svg",
+		"pareto.csv", "pareto.png", "pareto.svg"} {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || fi.Size() == 0 {
+			t.Errorf("output %s: %v", f, err)
+		}
+	}
+	var js map[string]any
+	raw, _ := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err := json.Unmarshal(raw, &js); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(progress.String(), "8/8") {
+		t.Errorf("progress bar: %q", progress.String())
+	}
+
+	// Objective: acc - 2*log(latency) moves the optimum to a faster cell.
+	s2, err := experiment.Run(context.Background(), st, experiment.Config{
+		Algos: []string{"random"}, Runs: 2, Budget: 50, Objective: "acc - 2*log(latency:pixel3)"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bo, bv := -1, math.Inf(-1)
+	for i := range acc {
+		if v := acc[i] - 2*math.Log(lat[i]); v > bv {
+			bo, bv = i, v
+		}
+	}
+	if !reflect.DeepEqual(s2.Optimum, []int{bo}) || s2.OptimumValue != bv {
+		t.Fatalf("objective optimum %v (%v), want [%d] (%v)", s2.Optimum, s2.OptimumValue, bo, bv)
+	}
+}
+
+// TestSummaryTable checks PrintSummary and the WeakNAS counts on a short run.
+func TestSummaryTable(t *testing.T) {
+	st := testStore(t)
+	s, err := experiment.Run(context.Background(), st, experiment.Config{
+		Algos: []string{"weaknas", "random"}, Runs: 4, Budget: 200, Predictor: "ridge", KeepIsomorphs: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := experiment.PrintSummary(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"optimum [6111]", "weaknas", "random", "@200", "95% CI"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+	w := s.Algos[0]
+	for _, r := range w.Results {
+		if r.LooseAt > 0 && r.StrictAt > 0 && r.LooseAt > r.StrictAt {
+			t.Fatalf("loose %d after strict %d", r.LooseAt, r.StrictAt)
+		}
+		if r.Queries != 200 {
+			t.Fatalf("%d queries", r.Queries)
+		}
+	}
+	if w.BestTarget[len(w.BestTarget)-1] <= s.Algos[1].BestTarget[len(w.BestTarget)-1] {
+		t.Errorf("weaknas best@200 %.3f not above random %.3f", w.BestTarget[len(w.BestTarget)-1], s.Algos[1].BestTarget[len(w.BestTarget)-1])
+	}
+	if w.RI <= 0 {
+		t.Errorf("RI %v", w.RI)
+	}
+	t.Log("\n" + b.String())
+}
+
+var _ = search.ErrBadInput

@@ -1,0 +1,16 @@
+// Package weaknas implements WeakNAS (Wu et al., NeurIPS 2021, "Stronger NAS
+// with Weaker Predictors") as the authors' released code runs it
+// (VITA-Group/WeakNAS@86dc0f4 WeakNAS.py; see shared/notes/WEAKNAS.md §1):
+// a schedule of init samples then k per iteration; each iteration a fresh
+// predictor is fitted on all samples (labels z-scored over the whole space,
+// population std) and predicts every architecture; the next k are drawn
+// uniformly from the predicted top-N among unqueried cells (greedy fallback
+// down the ranking), or, in the EI variant, taken greedily by the expected
+// improvement of a 5-member ensemble (with the authors' threshold quirk or the
+// corrected threshold).
+//
+// A WeakNAS value holds the whole-space encoding and z-scored labels of one
+// experiment, computed once and shared read-only by concurrent runs; all
+// per-run buffers live in the search.Session of the worker. Returned slices
+// (Schedule, TopSchedule) are owned by the caller.
+package weaknas

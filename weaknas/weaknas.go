@@ -1,0 +1,320 @@
+package weaknas
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/nbquery/nbquery/predictors"
+	"github.com/nbquery/nbquery/search"
+)
+
+// Sampling selects how the next architectures are chosen.
+type Sampling int
+
+const (
+	// Uniform draws k uniformly from the predicted top-N (the paper's default).
+	Uniform Sampling = iota
+	// EI takes the k unqueried architectures with the highest expected
+	// improvement of an ensemble (the "WeakNAS + BO" variant).
+	EI
+)
+
+// EIThreshold selects the improvement threshold of the EI variant.
+type EIThreshold int
+
+const (
+	// WeakNASCompat reproduces the released code: naszilla's loss-space
+	// acquisition is given the un-negated z-scores, so the threshold is
+	// min(ŷ(S)), i.e. −(worst z-score) in accuracy terms (WEAKNAS.md §1.5).
+	WeakNASCompat EIThreshold = iota
+	// Best is the corrected threshold, the best z-score observed.
+	Best
+)
+
+// Config is a WeakNAS setting. Zero fields take the paper's NB201 values.
+type Config struct {
+	Init     int     // initial random samples (10 on NB201, 100 on NB101)
+	K        int     // samples per iteration (10)
+	TopStart int     // top-N pool size at the first iteration (100)
+	TopEnd   int     // ... at the last one (= TopStart: constant)
+	Decay    float64 // sample_scheduler decay base (0.96)
+
+	Sampling    Sampling
+	Ensemble    int         // EI members (5)
+	Threshold   EIThreshold // EI threshold (WeakNASCompat)
+	Calibration float64     // ei_calibration_factor (5)
+
+	// Factory makes the weak predictor (nil: predictors.NewDefault).
+	Factory predictors.Factory `json:"-"`
+}
+
+func (c Config) withDefaults() Config {
+	if c.Init <= 0 {
+		c.Init = 10
+	}
+	if c.K <= 0 {
+		c.K = 10
+	}
+	if c.TopStart <= 0 {
+		c.TopStart = 100
+	}
+	if c.TopEnd <= 0 {
+		c.TopEnd = c.TopStart
+	}
+	if c.Decay <= 0 {
+		c.Decay = 0.96
+	}
+	if c.Ensemble <= 0 {
+		c.Ensemble = 5
+	}
+	if c.Calibration <= 0 {
+		c.Calibration = 5
+	}
+	if c.Factory == nil {
+		c.Factory = predictors.NewDefault
+	}
+	return c
+}
+
+// Schedule returns the number of new samples per iteration (main() with
+// sample_decay='none'): [init] + [k]*ceil((max-init+k)/k - 1) if init > k,
+// else [k]*ceil((max-init+k)/k). The sum may exceed max; the search stops at
+// the budget.
+func Schedule(init, k, max int) []int {
+	if init <= 0 || k <= 0 || max <= 0 {
+		panic(fmt.Sprintf("weaknas: Schedule(%d, %d, %d)", init, k, max))
+	}
+	var out []int
+	if init > k {
+		n := int(math.Ceil(float64(max-init+k)/float64(k) - 1))
+		out = append(out, init)
+		for i := 0; i < n; i++ {
+			out = append(out, k)
+		}
+		return out
+	}
+	n := int(math.Ceil(float64(max-init+k) / float64(k)))
+	for i := 0; i < n; i++ {
+		out = append(out, k)
+	}
+	return out
+}
+
+// TopSchedule is sample_scheduler(decay, iters, start, end): y = decay^x on
+// x = linspace(0, 99, iters), min-max scaled to [end, start] and truncated
+// to int; [start] when iters is 1.
+func TopSchedule(decay float64, iters, start, end int) []int {
+	if iters <= 0 {
+		panic(fmt.Sprintf("weaknas: TopSchedule: %d iterations", iters))
+	}
+	if iters == 1 {
+		return []int{start}
+	}
+	y := make([]float64, iters)
+	for i := range y {
+		x := 99 * float64(i) / float64(iters-1)
+		y[i] = math.Pow(decay, x)
+	}
+	lo, hi := y[iters-1], y[0]
+	out := make([]int, iters)
+	for i, v := range y {
+		s := 0.0
+		if hi > lo {
+			s = (v - lo) / (hi - lo)
+		}
+		out[i] = int(s*float64(start-end) + float64(end))
+	}
+	return out
+}
+
+// WeakNAS is the search. It implements search.Algorithm and is safe for
+// concurrent runs (each on its own Session).
+type WeakNAS struct {
+	cfg Config
+	X   *mat.Dense // whole-space encoding, read-only
+	z   []float64  // z-scored target over the whole space
+}
+
+// New prepares WeakNAS over the whole-space encoding X (search.EncodeAll)
+// and the oracle's target, z-scored once over the valid cells.
+func New(cfg Config, X *mat.Dense, o *search.Oracle) *WeakNAS {
+	if r, _ := X.Dims(); r != o.Len() {
+		panic(fmt.Sprintf("weaknas: New: X has %d rows, the oracle %d cells", r, o.Len()))
+	}
+	mean, std := o.TargetStats()
+	if std == 0 {
+		std = 1
+	}
+	z := make([]float64, o.Len())
+	for i, v := range o.Target {
+		z[i] = (v - mean) / std
+	}
+	return &WeakNAS{cfg: cfg.withDefaults(), X: X, z: z}
+}
+
+// Config returns the effective configuration.
+func (w *WeakNAS) Config() Config { return w.cfg }
+
+func (w *WeakNAS) Name() string {
+	if w.cfg.Sampling == EI {
+		return "weaknas-ei"
+	}
+	return "weaknas"
+}
+
+// Session buffer slots used by WeakNAS.
+const (
+	bufY = 20 + iota
+	bufTrain
+	bufPred
+	bufMean
+	bufStd
+	bufAcq
+)
+
+// Search runs WeakNAS until the session's budget is spent, recording the
+// predictor's top-1 after every fit with s.Pick.
+func (w *WeakNAS) Search(ctx context.Context, s *search.Session, rng *rand.Rand) error {
+	c := w.cfg
+	sched := Schedule(c.Init, c.K, s.Budget)
+	topN := TopSchedule(c.Decay, len(sched), c.TopStart, c.TopEnd)
+	n, d := w.X.Dims()
+	raw := w.X.RawMatrix()
+	pool := s.Oracle.Pool()
+	var ranked, sel []int
+	notIn := func(i int) bool { return s.Seen(i) }
+
+	// z = 0: uniform without replacement from the whole space.
+	for j := 0; j < sched[0] && !s.Done(); j++ {
+		i := s.RandomUnseen(rng)
+		if i < 0 {
+			return nil
+		}
+		s.Query(i)
+	}
+	if len(s.Queries) == 0 {
+		return nil
+	}
+	// Each iteration fits on S and logs the top-1, including after the last
+	// samples (the released code logs R at every iteration).
+	for z := 0; ; z++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k := c.K
+		if z+1 < len(sched) {
+			k = sched[z+1]
+		}
+		m := len(s.Queries)
+		X := mat.NewDense(m, d, s.Buffer(bufTrain, m*d))
+		y := s.Buffer(bufY, m)
+		for r, i := range s.Queries {
+			copy(X.RawRowView(r), raw.Data[i*raw.Stride:i*raw.Stride+d])
+			y[r] = w.z[i]
+		}
+		pred := s.Buffer(bufPred, n)
+		if c.Sampling == Uniform {
+			p := c.Factory(rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())))
+			if err := p.Fit(X, y); err != nil {
+				return fmt.Errorf("weaknas: iteration %d (%d samples): %w", z, m, err)
+			}
+			p.Predict(pred, w.X)
+			N := topN[min(z, len(topN)-1)]
+			// R over valid cells; C = R[:N]; P = C \ S.
+			ranked = search.TopK(ranked, pred, pool, 1, nil)
+			s.Pick(ranked[0])
+			if s.Done() {
+				return nil
+			}
+			ranked = search.TopK(ranked, pred, pool, N, nil)
+			P := sel[:0]
+			for _, i := range ranked {
+				if !s.Seen(i) {
+					P = append(P, i)
+				}
+			}
+			if k <= len(P) {
+				for j := 0; j < k && !s.Done(); j++ { // k uniform draws without replacement
+					r := j + rng.IntN(len(P)-j)
+					P[j], P[r] = P[r], P[j]
+					s.Query(P[j])
+				}
+			} else {
+				// Greedy fallback: the first k unqueried cells down R.
+				P = search.TopK(P, pred, pool, k, notIn)
+				for _, i := range P {
+					if s.Done() {
+						break
+					}
+					s.Query(i)
+				}
+			}
+			sel = P
+			continue
+		}
+		// EI variant: ensemble in loss space, naszilla's acq_fn.
+		mean := s.Buffer(bufMean, n)
+		std := s.Buffer(bufStd, n)
+		clear(mean)
+		clear(std)
+		for e := 0; e < c.Ensemble; e++ {
+			p := c.Factory(rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())))
+			if err := p.Fit(X, y); err != nil {
+				return fmt.Errorf("weaknas: iteration %d member %d (%d samples): %w", z, e, m, err)
+			}
+			p.Predict(pred, w.X)
+			for i, v := range pred { // Welford on the negated predictions
+				v = -v
+				dl := v - mean[i]
+				mean[i] += dl / float64(e+1)
+				std[i] += dl * (v - mean[i])
+			}
+		}
+		// The logged ranking R comes from the last member (quirk, §1.5).
+		ranked = search.TopK(ranked, pred, pool, 1, nil)
+		s.Pick(ranked[0])
+		if s.Done() {
+			return nil
+		}
+		var minY float64
+		switch c.Threshold {
+		case WeakNASCompat:
+			minY = math.Inf(1)
+			for _, v := range y {
+				minY = math.Min(minY, v)
+			}
+		case Best:
+			minY = math.Inf(1)
+			for _, v := range y {
+				minY = math.Min(minY, -v)
+			}
+		}
+		acq := s.Buffer(bufAcq, n)
+		for i := range acq {
+			f := math.Sqrt(std[i]/float64(c.Ensemble)) / c.Calibration
+			acq[i] = eiScore(minY, mean[i], f)
+		}
+		sel = search.TopK(sel, acq, pool, k, notIn)
+		for _, i := range sel {
+			if s.Done() {
+				break
+			}
+			s.Query(i)
+		}
+	}
+}
+
+// eiScore is the negation of naszilla's ei for losses, so higher is better:
+// f*(g*Phi(g) + phi(g)) with g = (minY - mean)/f; its limit max(minY-mean, 0)
+// when f is 0.
+func eiScore(minY, mean, f float64) float64 {
+	if f <= 0 {
+		return math.Max(minY-mean, 0)
+	}
+	g := (minY - mean) / f
+	return f * (g*0.5*math.Erfc(-g/math.Sqrt2) + math.Exp(-0.5*g*g)/math.Sqrt(2*math.Pi))
+}
