@@ -114,13 +114,13 @@ type RunResult struct {
 	LooseAt  int    `json:"loose"`  // also counting the predictor's top-1; 0 = not
 	Queries  int    `json:"queries"`
 	// The final pick: the queried cell with the best target.
-	FinalIndex  int     `json:"final_index"`
-	FinalTarget float64 `json:"final_target"`
-	FinalReport float64 `json:"final_report"`
-	SimTime     float64 `json:"sim_time_s"`     // simulated training seconds of all queries
-	TimeToOpt   float64 `json:"time_to_opt_s"`  // ... until the optimum (NaN if not found)
-	AtTarget    []float64 `json:"best_target_at"` // best-so-far target at the summary checkpoints
-	AtOracle    []float64 `json:"best_oracle_at"` // max report over the queried cells
+	FinalIndex  int       `json:"final_index"`
+	FinalTarget float64   `json:"final_target"`
+	FinalReport float64   `json:"final_report"`
+	SimTime     float64   `json:"sim_time_s"`       // simulated training seconds of all queries
+	TimeToOpt   float64   `json:"time_to_opt_s"`    // ... until the optimum (NaN if not found)
+	AtTarget    []float64 `json:"best_target_at"`   // best-so-far target at the summary checkpoints
+	AtOracle    []float64 `json:"best_oracle_at"`   // max report over the queried cells
 	AtSelected  []float64 `json:"best_selected_at"` // report of the best-target queried cell
 
 	curve [3][]float64 // target, oracle, selected at Summary.CurveX
