@@ -20,6 +20,7 @@ type queryOptions struct {
 	epoch   int
 	seed    string
 	devices bool
+	nb101   nb101QueryOptions
 }
 
 func newQueryCommand(opts *globalOptions) *cobra.Command {
@@ -40,7 +41,7 @@ random (one seed, drawn from --rand-seed) or a seed number.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if args[0] == index.NB101 {
-				return runQueryNB101(cmd.Context(), opts, cmd, opts.stdout)
+				return runQueryNB101(cmd.Context(), opts, q.nb101, opts.stdout)
 			}
 			return runQuery(cmd.Context(), opts, q, args[0], cmd.Flags().Changed("index"), opts.stdout)
 		},
@@ -53,7 +54,7 @@ random (one seed, drawn from --rand-seed) or a seed number.`,
 	f.IntVar(&q.epoch, "epoch", -1, "0-based epoch (default: the last)")
 	f.StringVar(&q.seed, "seed", "mean", "mean, random or a seed number")
 	f.BoolVar(&q.devices, "devices", false, "also print every measured device latency (ms)")
-	addNB101QueryFlags(cmd)
+	addNB101QueryFlags(cmd, &q.nb101)
 	return cmd
 }
 

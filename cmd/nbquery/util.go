@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -68,3 +69,5 @@ func writeKV(w io.Writer, keys []string, vals []string) {
 		fmt.Fprintf(w, "%-*s  %s\n", width, k, vals[i])
 	}
 }
+
+func newBufWriter(w io.Writer) *bufio.Writer { return bufio.NewWriterSize(w, 1<<16) }
