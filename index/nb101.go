@@ -224,7 +224,21 @@ func (b *NB101Builder) Commit(src Source) (role string, err error) {
 		role = fmt.Sprintf("%s%04d-%s", nb101RolePartial, m.Generation+1, shortSHA(src.SHA256))
 	}
 	rel := filepath.Join(NB101, fmt.Sprintf("nb101-%04d-%s.arrow", m.Generation+1, shortSHA(src.SHA256)))
-	if err := WriteFileAtomic(filepath.Join(st.dir, rel), func(f *os.File) error { return b.write(f, src) }); err != nil {
+	var dir []uint32
+	if err := WriteFileAtomic(filepath.Join(st.dir, rel), func(f *os.File) (err error) {
+		dir, err = b.write(f, src)
+		return err
+	}); err != nil {
+		return "", err
+	}
+	// The hash-prefix directory goes beside the table so that opening needs
+	// no pass over the hash column.
+	dirPath := filepath.Join(st.dir, nb101DirFile(rel))
+	if err := WriteFileAtomic(dirPath, func(f *os.File) error {
+		_, err := f.Write(arrow.Uint32Traits.CastToBytes(dir))
+		return err
+	}); err != nil {
+		os.Remove(filepath.Join(st.dir, rel))
 		return "", err
 	}
 	if bm.Extra == nil {
@@ -235,10 +249,12 @@ func (b *NB101Builder) Commit(src Source) (role string, err error) {
 	m.Generation++
 	if err := st.recordSource(NB101, src); err != nil {
 		os.Remove(filepath.Join(st.dir, rel))
+		os.Remove(dirPath)
 		return "", err
 	}
 	if err := st.writeManifest(m); err != nil {
 		os.Remove(filepath.Join(st.dir, rel))
+		os.Remove(dirPath)
 		return "", err
 	}
 	st.m = m
@@ -246,8 +262,12 @@ func (b *NB101Builder) Commit(src Source) (role string, err error) {
 	return role, nil
 }
 
-// write sorts the rows by hash and writes the Arrow file.
-func (b *NB101Builder) write(f *os.File, src Source) error {
+// nb101DirFile names the prefix-directory file of a table file.
+func nb101DirFile(rel string) string { return strings.TrimSuffix(rel, ".arrow") + ".dir" }
+
+// write sorts the rows by hash, writes the Arrow file and returns the
+// hash-prefix directory.
+func (b *NB101Builder) write(f *os.File, src Source) ([]uint32, error) {
 	n := len(b.hashes)
 	perm := make([]int32, n)
 	for i := range perm {
@@ -320,12 +340,12 @@ func (b *NB101Builder) write(f *os.File, src Source) error {
 	defer rec.Release()
 	w, err := ipc.NewFileWriter(f, ipc.WithSchema(schema))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := w.Write(rec); err != nil {
-		return err
+		return nil, err
 	}
-	return w.Close()
+	return prefixDir(hashes, n), w.Close()
 }
 
 // NB101Table is an opened NB101 table. It stays valid until the store is closed;
@@ -402,11 +422,27 @@ func (s *Store) NB101TableRole(role string) (*NB101Table, error) {
 		return nil, fmt.Errorf("index: NB101 table %s: %w", filepath.Join(s.dir, rel), err)
 	}
 	t.role = role
+	// Use the stored directory when it is sound; else rebuild it.
+	if df, err := s.mapped(nb101DirFile(rel)); err == nil && len(df.data) == 4*(1<<nb101DirBits+1) {
+		d := arrow.Uint32Traits.CastFromBytes(df.data)
+		ok := d[0] == 0 && d[len(d)-1] == uint32(t.n)
+		for i := 1; ok && i < len(d); i++ {
+			ok = d[i-1] <= d[i]
+		}
+		if ok {
+			t.dir = d
+		}
+	}
+	if t.dir == nil {
+		t.dir = prefixDir(t.hashes, t.n)
+	}
 	return t, nil
 }
 
 func openNB101(data []byte) (*NB101Table, error) {
-	r, err := ipc.NewMappedFileReader(data)
+	// One record batch holds the whole table (~340 MB for the full benchmark):
+	// raise the body limit to the file size, which bounds it anyway.
+	r, err := ipc.NewMappedFileReader(data, ipc.WithBodySizeLimit(int64(len(data))))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
@@ -476,26 +512,26 @@ func openNB101(data []byte) (*NB101Table, error) {
 	if len(t.adj) != t.n || len(t.nverts) != t.n || len(t.params) != t.n {
 		return nil, fmt.Errorf("%w: column lengths disagree", ErrCorrupt)
 	}
-	t.buildDir()
 	return t, nil
 }
 
-// buildDir builds the hash-prefix directory (STYLE.md 3.4): one pass over the
-// sorted hash column.
-func (t *NB101Table) buildDir() {
+// prefixDir builds the hash-prefix directory (STYLE.md 3.4) of a sorted
+// hash column: rows with 16-bit prefix p are dir[p] .. dir[p+1]-1.
+func prefixDir(hashes []byte, n int) []uint32 {
 	const nb = 1 << nb101DirBits
-	t.dir = make([]uint32, nb+1)
+	dir := make([]uint32, nb+1)
 	p := 0
-	for i := 0; i < t.n; i++ {
-		h := int(t.hashes[16*i])<<8 | int(t.hashes[16*i+1])
+	for i := 0; i < n; i++ {
+		h := int(hashes[16*i])<<8 | int(hashes[16*i+1])
 		for p <= h {
-			t.dir[p] = uint32(i)
+			dir[p] = uint32(i)
 			p++
 		}
 	}
 	for ; p <= nb; p++ {
-		t.dir[p] = uint32(t.n)
+		dir[p] = uint32(n)
 	}
+	return dir
 }
 
 // Row returns the row of a hash.
