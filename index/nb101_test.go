@@ -111,7 +111,7 @@ func TestNB101BuilderRoundTrip(t *testing.T) {
 		}
 		for r := range 3 {
 			got, err := tab.Run(row, 108, r)
-			if err != nil || got != *testRun(float64(10*i+r)) {
+			if err != nil || got != *testRun(float64(10*i + r)) {
 				t.Fatalf("cell %d repeat %d: %v %v", i, r, got, err)
 			}
 		}
