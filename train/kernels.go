@@ -68,6 +68,43 @@ func parallelFor(n, chunks int, fn func(chunk, lo, hi int)) {
 	wg.Wait()
 }
 
+// workChunks is the partition for per-image work whose results do not
+// depend on the partition (forward and data-gradient passes).
+func workChunks(n int) int { return min(n, 2*runtime.GOMAXPROCS(0)) }
+
+var scratch32, scratch64 sync.Pool
+
+// getScratch returns a buffer of n elements (contents undefined) from a pool;
+// im2col buffers are large and short-lived, so reuse saves most of the
+// allocation and zeroing.
+func getScratch[T float](n int) []T {
+	var p *sync.Pool
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		p = &scratch32
+	} else {
+		p = &scratch64
+	}
+	if v := p.Get(); v != nil {
+		if b := *(v.(*[]T)); cap(b) >= n {
+			return b[:n]
+		}
+	}
+	return make([]T, n)
+}
+
+func putScratch[T float](b []T) {
+	if b == nil {
+		return
+	}
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		scratch32.Put(&b)
+	} else {
+		scratch64.Put(&b)
+	}
+}
+
 // reduceChunks is the fixed number of partial sums used for batch reductions.
 const reduceChunks = 4
 
@@ -180,10 +217,11 @@ func col2im[T float](g *convGeom, col, dx []T) {
 // convForward computes y (B,Cout,Ho,Wo) = conv(x (B,C,H,W), w (Cout,C,KH,KW)).
 func convForward[T float](g *convGeom, x, w, y []T) {
 	CK, P := g.C*g.KH*g.KW, g.Ho*g.Wo
-	parallelFor(g.B, g.B, func(_, lo, hi int) {
+	parallelFor(g.B, workChunks(g.B), func(_, lo, hi int) {
 		var col []T
 		if !g.pointwise {
-			col = make([]T, CK*P)
+			col = getScratch[T](CK * P)
+			defer putScratch(col)
 		}
 		for b := lo; b < hi; b++ {
 			xb := x[b*g.C*g.H*g.W:][:g.C*g.H*g.W]
@@ -200,10 +238,11 @@ func convForward[T float](g *convGeom, x, w, y []T) {
 // convBackwardData computes dx = conv^T(gy, w) (overwrites dx).
 func convBackwardData[T float](g *convGeom, w, gy, dx []T) {
 	CK, P := g.C*g.KH*g.KW, g.Ho*g.Wo
-	parallelFor(g.B, g.B, func(_, lo, hi int) {
+	parallelFor(g.B, workChunks(g.B), func(_, lo, hi int) {
 		var col []T
 		if !g.pointwise {
-			col = make([]T, CK*P)
+			col = getScratch[T](CK * P)
+			defer putScratch(col)
 		}
 		for b := lo; b < hi; b++ {
 			dxb := dx[b*g.C*g.H*g.W:][:g.C*g.H*g.W]
@@ -228,7 +267,8 @@ func convBackwardFilter[T float](g *convGeom, x, gy, dw []T) {
 		part := make([]T, len(dw))
 		var col []T
 		if !g.pointwise {
-			col = make([]T, CK*P)
+			col = getScratch[T](CK * P)
+			defer putScratch(col)
 		}
 		for b := lo; b < hi; b++ {
 			xb := x[b*g.C*g.H*g.W:][:g.C*g.H*g.W]
