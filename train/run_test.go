@@ -316,3 +316,32 @@ func TestFashionMNIST(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestProgressAndResultFile(t *testing.T) {
+	data := synthMNISTDir(t, 320, 100, 12)
+	cfg := smallConfig(data, t.TempDir())
+	cfg.Epochs = 1
+	var buf bytes.Buffer
+	res, err := Run(context.Background(), cfg, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"loss", "acc", "img/s", "ep 1/1"} {
+		if !bytes.Contains([]byte(out), []byte(want)) {
+			t.Errorf("progress output lacks %q: %q", want, out)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(cfg.OutDir, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"train-accuracy"`, `"valid-loss"`, `"test-accuracy"`, `"train-all-time"`, `"params"`, `"flops"`} {
+		if !bytes.Contains(b, []byte(key)) {
+			t.Errorf("result.json lacks %s", key)
+		}
+	}
+	if res.ParamsMB <= 0 || res.FlopsM <= 0 || res.ValidAccuracy <= 0 || res.TestLoss <= 0 {
+		t.Errorf("result %+v has empty metrics", res)
+	}
+}
