@@ -61,7 +61,8 @@ func (t *NB101Table) QueryHash(h nb101.Hash, epochs int, stopHalfway bool, r *ra
 	return t.answer(row, bi, r.IntN(n), stopHalfway)
 }
 
-// QueryRepeat is Query with a fixed repeat (0-based, in file order).
+// QueryRepeat is Query with a fixed repeat (0-based, in file order). Like
+// every query it adds to the budget counters.
 func (t *NB101Table) QueryRepeat(spec nb101.Spec, epochs int, stopHalfway bool, repeat int) (NB101Result, error) {
 	row, bi, n, err := t.locate(spec.Hash(), epochs)
 	if err != nil {
@@ -74,7 +75,8 @@ func (t *NB101Table) QueryRepeat(spec nb101.Spec, epochs int, stopHalfway bool, 
 }
 
 // QueryMean is Query with every metric averaged over the recorded repeats
-// (numpy order: ((r0 + r1) + r2) / 3), the usual "mean" benchmark value.
+// (numpy order: ((r0 + r1) + r2) / 3), the usual "mean" benchmark value. It
+// adds the mean training time and the epochs of one run to the budget counters.
 func (t *NB101Table) QueryMean(spec nb101.Spec, epochs int, stopHalfway bool) (NB101Result, error) {
 	row, bi, _, err := t.locate(spec.Hash(), epochs)
 	if err != nil {

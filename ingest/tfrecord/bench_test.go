@@ -2,6 +2,7 @@ package tfrecord
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nbquery/nbquery/index"
 	"github.com/nbquery/nbquery/space/nb101"
 )
 
@@ -121,5 +123,25 @@ func BenchmarkParseRow(b *testing.B) {
 		if err := p.Parse(payload, &row); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkIngestNB101FullSynthetic: the whole ingest (read, verify, hash
+// check, sort, Arrow write, commit) of the full-size synthetic file.
+func BenchmarkIngestNB101FullSynthetic(b *testing.B) {
+	path := synthFile(b)
+	st0, _ := os.Stat(path)
+	b.SetBytes(st0.Size())
+	for b.Loop() {
+		st, err := index.Open(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := IngestNB101(context.Background(), st, path, nil)
+		if err != nil || res.Cells != nb101.NumCells {
+			b.Fatal(res, err)
+		}
+		b.ReportMetric(res.MBps(), "ingest-MB/s")
+		st.Close()
 	}
 }
