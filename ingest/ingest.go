@@ -40,6 +40,11 @@ type Options struct {
 	// Progress receives a progress bar for ingests that run longer than
 	// about a second; nil is silent.
 	Progress io.Writer
+
+	// lenientIdentity (tests only) accepts per-arch files whose arch_index and
+	// arch_str disagree with their file name, for directories built from
+	// renamed copies of a few real records.
+	lenientIdentity bool
 }
 
 // Result summarises a finished ingest.
