@@ -31,6 +31,16 @@ type Result struct {
 // MBps returns the read throughput in MB/s (10^6 bytes).
 func (r Result) MBps() float64 { return float64(r.Bytes) / 1e6 / r.Duration.Seconds() }
 
+// Options tunes IngestNB101With.
+type Options struct {
+	// Progress, if not nil, receives a line every 250,000 records.
+	Progress io.Writer
+	// SkipHashCheck skips re-hashing each cell's stored spec. The check
+	// costs ~16 us of CPU per cell (~7 s for the 423,624 cells, on a second
+	// goroutine); the official api.py does not do it.
+	SkipHashCheck bool
+}
+
 // IngestNB101 reads nasbench_full.tfrecord or nasbench_only108.tfrecord at
 // path into the store's NB101 table. Every record's framing CRCs, JSON,
 // base64 and protobuf are checked, and every distinct cell's stored spec is
@@ -39,6 +49,12 @@ func (r Result) MBps() float64 { return float64(r.Bytes) / 1e6 / r.Duration.Seco
 // record and offset for problems in the file. progress, if not nil, receives
 // a line every 250,000 records.
 func IngestNB101(ctx context.Context, st *index.Store, path string, progress io.Writer) (Result, error) {
+	return IngestNB101With(ctx, st, path, Options{Progress: progress})
+}
+
+// IngestNB101With is IngestNB101 with options.
+func IngestNB101With(ctx context.Context, st *index.Store, path string, opt Options) (Result, error) {
+	progress := opt.Progress
 	start := time.Now()
 	var res Result
 	if err := ctx.Err(); err != nil {
@@ -123,7 +139,9 @@ func IngestNB101(ctx context.Context, st *index.Store, path string, progress io.
 		if _, dup := seen[row.Hash]; !dup {
 			seen[row.Hash] = struct{}{}
 			n, off := rr.R.Record()
-			batch = append(batch, check{row.Hash, row.Spec, n, off})
+			if !opt.SkipHashCheck {
+				batch = append(batch, check{row.Hash, row.Spec, n, off})
+			}
 			if len(batch) == 4096 {
 				checks <- batch
 				batch = nil
