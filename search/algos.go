@@ -153,61 +153,64 @@ func (l LocalSearch) Search(ctx context.Context, s *Session, rng *rand.Rand) err
 }
 
 // TopK appends to dst[:0] the k candidates with the highest score, best
-// first, ties broken by the lower index, skipping those for which skip
-// returns true (skip may be nil). It costs O(n log k).
+// first, ties broken by the order of cand (for an ascending cand, the lower
+// index; shuffle cand for random tie-breaking), skipping those for which
+// skip returns true (skip may be nil). NaN scores rank last. It costs
+// O(n log k).
 func TopK(dst []int, score []float64, cand []int32, k int, skip func(int) bool) []int {
 	dst = dst[:0]
 	if k <= 0 {
 		return dst
 	}
-	h := topHeap{score: score, idx: dst}
-	for _, c := range cand {
-		i := int(c)
-		if skip != nil && skip(i) {
+	h := topHeap{score: score, cand: cand, pos: dst}
+	for p, c := range cand {
+		if skip != nil && skip(int(c)) {
 			continue
 		}
-		if len(h.idx) < k {
-			heap.Push(&h, i)
+		if len(h.pos) < k {
+			heap.Push(&h, p)
 			continue
 		}
-		if h.better(i, h.idx[0]) {
-			h.idx[0] = i
+		if h.better(p, h.pos[0]) {
+			h.pos[0] = p
 			heap.Fix(&h, 0)
 		}
 	}
-	out := h.idx
+	out := h.pos
 	slices.SortFunc(out, func(a, b int) int {
 		if h.better(a, b) {
 			return -1
 		}
-		if h.better(b, a) {
-			return 1
-		}
-		return 0
+		return 1 // positions are distinct, so never equal
 	})
+	for i, p := range out {
+		out[i] = int(cand[p])
+	}
 	return out
 }
 
-// topHeap is a min-heap by (score, -index): the root is the worst kept.
+// topHeap is a min-heap of positions in cand by (score, -position): the
+// root is the worst kept.
 type topHeap struct {
 	score []float64
-	idx   []int
+	cand  []int32
+	pos   []int
 }
 
 func (h *topHeap) better(a, b int) bool {
-	sa, sb := h.score[a], h.score[b]
+	sa, sb := h.score[h.cand[a]], h.score[h.cand[b]]
 	if sa != sb {
-		return sa > sb || (math.IsNaN(sb) && !math.IsNaN(sa)) // NaN ranks last
+		return sa > sb || (math.IsNaN(sb) && !math.IsNaN(sa))
 	}
 	return a < b
 }
-func (h *topHeap) Len() int           { return len(h.idx) }
-func (h *topHeap) Less(i, j int) bool { return h.better(h.idx[j], h.idx[i]) }
-func (h *topHeap) Swap(i, j int)      { h.idx[i], h.idx[j] = h.idx[j], h.idx[i] }
-func (h *topHeap) Push(x any)         { h.idx = append(h.idx, x.(int)) }
+func (h *topHeap) Len() int           { return len(h.pos) }
+func (h *topHeap) Less(i, j int) bool { return h.better(h.pos[j], h.pos[i]) }
+func (h *topHeap) Swap(i, j int)      { h.pos[i], h.pos[j] = h.pos[j], h.pos[i] }
+func (h *topHeap) Push(x any)         { h.pos = append(h.pos, x.(int)) }
 func (h *topHeap) Pop() any {
-	x := h.idx[len(h.idx)-1]
-	h.idx = h.idx[:len(h.idx)-1]
+	x := h.pos[len(h.pos)-1]
+	h.pos = h.pos[:len(h.pos)-1]
 	return x
 }
 

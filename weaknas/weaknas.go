@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -48,7 +49,7 @@ type Config struct {
 	Threshold   EIThreshold // EI threshold (WeakNASCompat)
 	Calibration float64     // ei_calibration_factor (5)
 
-	// Factory makes the weak predictor (nil: predictors.NewDefault).
+	// Factory makes the weak predictor (nil: NewFast).
 	Factory predictors.Factory `json:"-"`
 }
 
@@ -75,10 +76,23 @@ func (c Config) withDefaults() Config {
 		c.Calibration = 5
 	}
 	if c.Factory == nil {
-		c.Factory = predictors.NewDefault
+		c.Factory = NewFast
 	}
 	return c
 }
+
+// FastGBDT is the configuration of the fast default weak predictor: 30
+// boosted trees of depth 4 with shrinkage 0.3. Measured on the real NB201
+// cifar10-valid table it finds the optimum about as often and as early as
+// predictors' default GBDT (100 trees of depth 6) at a tenth of the cost,
+// which keeps 100 WeakNAS runs of 1,000 queries within a minute on 2 cores.
+func FastGBDT() predictors.GBDTConfig {
+	return predictors.GBDTConfig{Trees: 30, MaxDepth: 4, LearningRate: 0.3}
+}
+
+// NewFast returns the fast default weak predictor (FastGBDT). It is a
+// predictors.Factory.
+func NewFast(rng *rand.Rand) predictors.Predictor { return predictors.NewGBDT(FastGBDT(), rng) }
 
 // Schedule returns the number of new samples per iteration (main() with
 // sample_decay='none'): [init] + [k]*ceil((max-init+k)/k - 1) if init > k,
@@ -184,7 +198,13 @@ func (w *WeakNAS) Search(ctx context.Context, s *search.Session, rng *rand.Rand)
 	topN := TopSchedule(c.Decay, len(sched), c.TopStart, c.TopEnd)
 	n, d := w.X.Dims()
 	raw := w.X.RawMatrix()
-	pool := s.Oracle.Pool()
+	// The valid cells, shuffled before every ranking: ties in the
+	// predictions (plateaus of tree models) are broken at random, where
+	// numpy's argsort leaves their order unspecified.
+	pool := slices.Clone(s.Oracle.Pool())
+	shuffle := func() {
+		rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+	}
 	var ranked, sel []int
 	notIn := func(i int) bool { return s.Seen(i) }
 
@@ -224,6 +244,7 @@ func (w *WeakNAS) Search(ctx context.Context, s *search.Session, rng *rand.Rand)
 			}
 			p.Predict(pred, w.X)
 			N := topN[min(z, len(topN)-1)]
+			shuffle()
 			// R over valid cells; C = R[:N]; P = C \ S.
 			ranked = search.TopK(ranked, pred, pool, 1, nil)
 			s.Pick(ranked[0])
@@ -274,6 +295,7 @@ func (w *WeakNAS) Search(ctx context.Context, s *search.Session, rng *rand.Rand)
 				std[i] += dl * (v - mean[i])
 			}
 		}
+		shuffle()
 		// The logged ranking R comes from the last member (quirk, §1.5).
 		ranked = search.TopK(ranked, pred, pool, 1, nil)
 		s.Pick(ranked[0])

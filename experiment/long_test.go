@@ -1,0 +1,48 @@
+package experiment_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nbquery/nbquery/experiment"
+)
+
+// TestLongExperiment runs a full experiment (NBQUERY_LONG=1): by default
+// 100 WeakNAS runs of 1,000 queries with the fast default predictor.
+// NBQUERY_ALGOS (comma-separated), NBQUERY_RUNS, NBQUERY_BUDGET,
+// NBQUERY_PREDICTOR, NBQUERY_KEEP_ISOMORPHS=1 and NBQUERY_OUT (output
+// directory) change it. Measure the whole process with
+//
+//	go test -c -o /tmp/exp.test ./experiment
+//	NBQUERY_LONG=1 /usr/bin/time -v /tmp/exp.test -test.run TestLongExperiment -test.v
+func TestLongExperiment(t *testing.T) {
+	if os.Getenv("NBQUERY_LONG") != "1" {
+		t.Skip("set NBQUERY_LONG=1")
+	}
+	cfg := experiment.Config{Algos: []string{"weaknas"}, Runs: 100, Budget: 1000, Seed: 2021,
+		KeepIsomorphs: os.Getenv("NBQUERY_KEEP_ISOMORPHS") == "1",
+		Predictor:     os.Getenv("NBQUERY_PREDICTOR"), OutDir: os.Getenv("NBQUERY_OUT")}
+	if a := os.Getenv("NBQUERY_ALGOS"); a != "" {
+		cfg.Algos = strings.Split(a, ",")
+	}
+	if n, err := strconv.Atoi(os.Getenv("NBQUERY_RUNS")); err == nil {
+		cfg.Runs = n
+	}
+	if n, err := strconv.Atoi(os.Getenv("NBQUERY_BUDGET")); err == nil {
+		cfg.Budget = n
+	}
+	st := testStore(t)
+	start := time.Now()
+	s, err := experiment.Run(context.Background(), st, cfg, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	experiment.PrintSummary(&b, s)
+	t.Logf("experiment wall time %v\n%s", time.Since(start), b.String())
+}
