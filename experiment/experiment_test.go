@@ -39,7 +39,7 @@ func TestRandomAnchor(t *testing.T) {
 		t.Errorf("loose %+v != strict %+v", s.Algos[0].Loose, a)
 	}
 	// At the end every run has queried everything: the final pick is the optimum.
-	if s.Algos[0].FinalReport != s.OptimumReport {
+	if math.Abs(s.Algos[0].FinalReport-s.OptimumReport) > 1e-9 {
 		t.Errorf("final report %v, want %v", s.Algos[0].FinalReport, s.OptimumReport)
 	}
 	if math.Abs(s.ReportMean-83.4086) > 1e-3 {
