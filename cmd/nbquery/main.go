@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nbquery/nbquery/experiment"
 	"github.com/nbquery/nbquery/index"
 )
 
@@ -105,7 +106,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, context.Canceled):
 		return exitCancelled
-	case errors.As(err, &u):
+	case errors.As(err, &u), errors.Is(err, experiment.ErrConfig):
 		return exitUsage
 	case errors.Is(err, index.ErrNotFound), errors.Is(err, index.ErrUnavailable):
 		return exitNotFound
