@@ -391,6 +391,10 @@ func depthwiseBackwardFilter[T float](g *convGeom, x, gy, dw []T) {
 // includePad. Max pooling ignores NaN unless the whole window is NaN, in
 // which case the output is NaN (gorgonia's MaxPool2D panics there).
 func poolForward[T float](g *convGeom, isMax, includePad bool, x, y []T) {
+	if !isMax && g.DH == 1 && g.DW == 1 {
+		avgPoolForwardSep(g, includePad, x, y)
+		return
+	}
 	HW, P := g.H*g.W, g.Ho*g.Wo
 	parallelFor(g.B*g.C, min(g.B*g.C, 16), func(_, lo, hi int) {
 		for bc := lo; bc < hi; bc++ {
@@ -461,6 +465,10 @@ func poolArgmax[T float](g *convGeom, xc []T, oy, ox int) int {
 
 // poolBackward overwrites dx with the pooling gradient.
 func poolBackward[T float](g *convGeom, isMax, includePad bool, x, gy, dx []T) {
+	if !isMax && g.DH == 1 && g.DW == 1 {
+		avgPoolBackwardSep(g, includePad, gy, dx)
+		return
+	}
 	HW, P := g.H*g.W, g.Ho*g.Wo
 	parallelFor(g.B*g.C, min(g.B*g.C, 16), func(_, lo, hi int) {
 		for bc := lo; bc < hi; bc++ {

@@ -460,3 +460,66 @@ func TestIndicator(t *testing.T) {
 		}
 	}
 }
+
+// TestAvgPoolSeparableReference compares the separable average pool with a
+// direct window loop for several geometries and both divisor conventions.
+func TestAvgPoolSeparableReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, tc := range []struct {
+		name       string
+		k, s, p, h int
+		incl       bool
+	}{{"k3s1p1", 3, 1, 1, 7, false}, {"k3s1p1_incl", 3, 1, 1, 7, true}, {"k2s2p0", 2, 2, 0, 8, false}, {"k3s2p1", 3, 2, 1, 9, false}, {"k5s1p2", 5, 1, 2, 6, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := convGeom{B: 2, C: 3, H: tc.h, W: tc.h + 1, KH: tc.k, KW: tc.k, SH: tc.s, SW: tc.s, PH: tc.p, PW: tc.p, DH: 1, DW: 1}
+			g.finish()
+			x := make([]float64, g.B*g.C*g.H*g.W)
+			for i := range x {
+				x[i] = rng.NormFloat64()
+			}
+			y := make([]float64, g.B*g.C*g.Ho*g.Wo)
+			avgPoolForwardSep(&g, tc.incl, x, y)
+			gy := make([]float64, len(y))
+			for i := range gy {
+				gy[i] = rng.NormFloat64()
+			}
+			dx := make([]float64, len(x))
+			avgPoolBackwardSep(&g, tc.incl, gy, dx)
+			wantDx := make([]float64, len(x))
+			for bc := 0; bc < g.B*g.C; bc++ {
+				for oy := 0; oy < g.Ho; oy++ {
+					for ox := 0; ox < g.Wo; ox++ {
+						var s float64
+						var idx []int
+						for i := 0; i < tc.k; i++ {
+							for j := 0; j < tc.k; j++ {
+								iy, ix := oy*tc.s-tc.p+i, ox*tc.s-tc.p+j
+								if iy >= 0 && iy < g.H && ix >= 0 && ix < g.W {
+									k := bc*g.H*g.W + iy*g.W + ix
+									s += x[k]
+									idx = append(idx, k)
+								}
+							}
+						}
+						n := float64(len(idx))
+						if tc.incl {
+							n = float64(tc.k * tc.k)
+						}
+						o := bc*g.Ho*g.Wo + oy*g.Wo + ox
+						if math.Abs(y[o]-s/n) > 1e-12 {
+							t.Fatalf("y[%d] = %v, want %v", o, y[o], s/n)
+						}
+						for _, k := range idx {
+							wantDx[k] += gy[o] / n
+						}
+					}
+				}
+			}
+			for i := range dx {
+				if math.Abs(dx[i]-wantDx[i]) > 1e-12 {
+					t.Fatalf("dx[%d] = %v, want %v", i, dx[i], wantDx[i])
+				}
+			}
+		})
+	}
+}
