@@ -349,3 +349,30 @@ func TestProgressAndResultFile(t *testing.T) {
 		t.Errorf("result %+v has empty metrics", res)
 	}
 }
+
+// TestSignalContext: SIGINT cancels the context (Run then checkpoints and
+// returns ErrInterrupted) instead of killing the process.
+func TestSignalContext(t *testing.T) {
+	ctx, stop := SignalContext(context.Background())
+	defer stop()
+	p, err := os.FindProcess(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("SIGINT did not cancel the context")
+	}
+	data := synthMNISTDir(t, 64, 20, 12)
+	cfg := smallConfig(data, t.TempDir())
+	if _, err := Run(ctx, cfg, nil); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("Run on a signalled context: %v, want ErrInterrupted", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.OutDir, CheckpointName)); err != nil {
+		t.Fatalf("no checkpoint after the signal: %v", err)
+	}
+}
