@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/binary"
+	"encoding/gob"
 	"errors"
 	"image"
 	"image/color"
@@ -107,11 +108,13 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 		name   string
 		cancel int // cancel the context after this step
 		limit  int // MaxSteps of the first call
+		kill   bool
 		want   error
 	}{
-		{"cancel_mid_epoch", 7, 0, ErrInterrupted},
-		{"cancel_at_epoch_end", 18, 0, ErrInterrupted},
-		{"step_limit", 0, 23, ErrStepLimit},
+		{"kill_after_periodic_checkpoint", 0, 0, true, ErrInterrupted},
+		{"cancel_mid_epoch", 7, 0, false, ErrInterrupted},
+		{"cancel_at_epoch_end", 18, 0, false, ErrInterrupted},
+		{"step_limit", 0, 23, false, ErrStepLimit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -124,10 +127,29 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 					}
 				}
 			}
+			var saved []byte
+			if tc.kill {
+				// Simulate kill -9 after step 6: keep the periodic
+				// checkpoint written at step 4, discard later state.
+				testHookStep = func(step int, cancel func()) {
+					if step == 6 {
+						saved, _ = os.ReadFile(filepath.Join(dir, CheckpointName))
+						cancel()
+					}
+				}
+			}
 			_, err := Run(ctx, cfg, nil)
 			testHookStep = nil
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("first call: %v, want %v", err, tc.want)
+			}
+			if tc.kill {
+				if st, err := readCheckpointBytes(saved); err != nil || st.Step != 4 {
+					t.Fatalf("periodic checkpoint: %v, step %v", err, st)
+				}
+				if err := os.WriteFile(filepath.Join(dir, CheckpointName), saved, 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			cfg.MaxSteps, cfg.Resume = 0, true
 			got, err := Run(ctx, cfg, nil)
@@ -163,6 +185,12 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	if ref.TestAccuracy < 50 {
 		t.Errorf("synthetic test accuracy %.1f%%, want a model that learns (>= 50%%)", ref.TestAccuracy)
 	}
+}
+
+func readCheckpointBytes(b []byte) (*checkpoint, error) {
+	var st checkpoint
+	err := gob.NewDecoder(bytes.NewReader(b)).Decode(&st)
+	return &st, err
 }
 
 func TestNaNGuard(t *testing.T) {
