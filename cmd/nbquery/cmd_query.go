@@ -6,10 +6,13 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"sort"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nbquery/nbquery/index"
+	"github.com/nbquery/nbquery/space/nb201"
 )
 
 type queryOptions struct {
@@ -81,13 +84,22 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 		return err
 	}
 	defer st.Close()
-	b, err := st.Bench(bench)
-	if err != nil {
-		return err
+	b, berr := st.Bench(bench)
+	if berr != nil {
+		// No table: a live result of this architecture may answer.
+		if q.arch != "" {
+			if lerr := answerLive(st, opts, bench, q, w); lerr == nil {
+				return nil
+			}
+		}
+		return berr
 	}
 	row := q.index
 	if q.arch != "" {
 		if row, err = b.Index(q.arch); err != nil {
+			if lerr := answerLive(st, opts, bench, q, w); lerr == nil {
+				return nil
+			}
 			return err
 		}
 	} else if row < 0 || row >= b.Len() {
@@ -104,6 +116,12 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 	}
 	info, err := b.MoreInfo(row, q.dataset, q.hp, epoch, policy)
 	if err != nil {
+		if arch != "" && q.epoch < 0 {
+			q.arch = arch
+			if lerr := answerLive(st, opts, bench, q, w); lerr == nil {
+				return nil
+			}
+		}
 		return err
 	}
 	costs, cerr := b.ComputeCosts(row, q.dataset, q.hp, policy)
@@ -122,6 +140,7 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 		for i, k := range info.Keys {
 			o.add(k, info.Values[i])
 		}
+		o.add("source", "table")
 		if cerr == nil {
 			o.add("flops", costs.FLOPs)
 			o.add("params", costs.Params)
@@ -140,6 +159,8 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 		keys = append(keys, k)
 		vals = append(vals, fmtVal(info.Values[i]))
 	}
+	keys = append(keys, "source")
+	vals = append(vals, "table")
 	if cerr == nil {
 		keys = append(keys, "flops", "params", "latency")
 		vals = append(vals, fmtVal(costs.FLOPs), fmtVal(costs.Params), fmtVal(costs.Latency))
@@ -159,4 +180,73 @@ func fmtVal(v float64) string {
 		return "None"
 	}
 	return index.FormatFloat(v)
+}
+
+// answerLive prints the live-training results of q.arch on q.dataset with
+// --hp epochs (mean over seeds, or the given seed), if the store has any.
+func answerLive(st *index.Store, opts *globalOptions, bench string, q queryOptions, w io.Writer) error {
+	arch := q.arch
+	if bench == index.NB201 {
+		c, err := nb201.Parse(q.arch)
+		if err != nil {
+			return err
+		}
+		arch = c.String()
+	}
+	epochs, err := strconv.Atoi(q.hp)
+	if err != nil {
+		return err
+	}
+	runs, err := st.Live(bench, arch, q.dataset, epochs)
+	if err != nil {
+		return err
+	}
+	seed := "mean"
+	r := index.MeanLive(runs)
+	if q.seed != "mean" && q.seed != "" {
+		n, err := strconv.ParseUint(q.seed, 10, 64)
+		if err != nil {
+			return err
+		}
+		found := false
+		for _, x := range runs {
+			if x.Seed == n {
+				r, found = x, true
+			}
+		}
+		if !found {
+			return fmt.Errorf("%w: no live run with seed %d", index.ErrNotFound, n)
+		}
+		seed = q.seed
+	}
+	keys := make([]string, 0, len(r.Metrics))
+	for k := range r.Metrics {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	src := fmt.Sprintf("live (%d run(s) trained by nbquery)", len(runs))
+	if opts.json {
+		var o jsonObject
+		o.add("arch", arch)
+		o.add("dataset", q.dataset)
+		o.add("hp", q.hp)
+		o.add("epoch", epochs-1)
+		o.add("seed", seed)
+		for _, k := range keys {
+			o.add(k, r.Metrics[k])
+		}
+		o.add("source", "live")
+		o.add("runs", len(runs))
+		return o.write(w)
+	}
+	ks := []string{"arch", "dataset", "hp", "epoch", "seed"}
+	vs := []string{arch, q.dataset, q.hp, fmt.Sprint(epochs - 1), seed}
+	for _, k := range keys {
+		ks = append(ks, k)
+		vs = append(vs, fmtVal(r.Metrics[k]))
+	}
+	ks = append(ks, "source")
+	vs = append(vs, src)
+	writeKV(w, ks, vs)
+	return nil
 }
