@@ -104,18 +104,17 @@ func (t *NB101Table) locate(h nb101.Hash, epochs int) (row, bi, n int, err error
 // value returns metric m of a row at budget index bi for a repeat or the
 // mean of the recorded repeats.
 func (t *NB101Table) value(row, bi int, m NB101Metric, repeat int) float64 {
-	off := row*nb101Width + bi*NB101Repeats
-	v := t.vals[m][off : off+NB101Repeats]
+	off := row*nb101Width + bi*nb101BudgetWidth + int(m)
 	if repeat >= 0 {
-		return v[repeat]
+		return t.runs[off+repeat*nb101RunWidth]
 	}
 	n := int(t.nrep[4*row+bi])
 	if n == 0 {
 		return math.NaN()
 	}
-	s := v[0]
-	for _, x := range v[1:n] {
-		s += x
+	s := t.runs[off]
+	for r := 1; r < n; r++ {
+		s += t.runs[off+r*nb101RunWidth]
 	}
 	return s / float64(n)
 }
@@ -125,17 +124,19 @@ func (t *NB101Table) answer(row, bi, repeat int, halfway bool) (NB101Result, err
 	if halfway {
 		base = HalfwayTrainingTime
 	}
-	res := NB101Result{
-		Hash:               t.Hash(row),
-		Spec:               t.Spec(row),
-		Params:             t.params[row],
-		TrainingTime:       t.value(row, bi, base, repeat),
-		TrainAccuracy:      t.value(row, bi, base+1, repeat),
-		ValidationAccuracy: t.value(row, bi, base+2, repeat),
-		TestAccuracy:       t.value(row, bi, base+3, repeat),
-		Repeat:             repeat,
+	res := NB101Result{Hash: t.Hash(row), Spec: t.Spec(row), Params: t.params[row], Repeat: repeat}
+	if repeat >= 0 {
+		// The four values share one cache line of the runs column.
+		off := row*nb101Width + bi*nb101BudgetWidth + repeat*nb101RunWidth + int(base)
+		v := t.runs[off : off+4 : off+4]
+		res.TrainingTime, res.TrainAccuracy, res.ValidationAccuracy, res.TestAccuracy = v[0], v[1], v[2], v[3]
+	} else {
+		res.TrainingTime = t.value(row, bi, base, repeat)
+		res.TrainAccuracy = t.value(row, bi, base+1, repeat)
+		res.ValidationAccuracy = t.value(row, bi, base+2, repeat)
+		res.TestAccuracy = t.value(row, bi, base+3, repeat)
 	}
-	if !math.IsNaN(res.TrainingTime) {
+	if res.TrainingTime == res.TrainingTime { // not NaN
 		t.trainingTime += res.TrainingTime
 	}
 	if halfway {
@@ -143,16 +144,16 @@ func (t *NB101Table) answer(row, bi, repeat int, halfway bool) (NB101Result, err
 	} else {
 		t.epochs += NB101Epochs[bi]
 	}
+	if p := &t.present; p[base][bi] && p[base+1][bi] && p[base+2][bi] && p[base+3][bi] {
+		return res, nil
+	}
 	var missing []string
 	for m := base; m < base+4; m++ {
 		if !t.present[m][bi] {
 			missing = append(missing, m.String())
 		}
 	}
-	if missing != nil {
-		return res, fmt.Errorf("%w: %s lacks %s at %d epochs", ErrUnavailable, t.src.Path, strings.Join(missing, ", "), NB101Epochs[bi])
-	}
-	return res, nil
+	return res, fmt.Errorf("%w: %s lacks %s at %d epochs", ErrUnavailable, t.src.Path, strings.Join(missing, ", "), NB101Epochs[bi])
 }
 
 // BudgetCounters returns the training time (seconds) and epochs spent by
@@ -195,12 +196,9 @@ func (t *NB101Table) GetMetricsFromHash(h nb101.Hash) (NB101Stats, error) {
 	s := NB101Stats{Hash: h, Spec: t.Spec(row), Params: t.params[row]}
 	for bi := range NB101Epochs {
 		s.Repeats[bi] = int(t.nrep[4*row+bi])
-		off := row*nb101Width + bi*NB101Repeats
-		for m := range NumNB101Metrics {
-			v := t.vals[m][off : off+NB101Repeats]
-			for r := range NB101Repeats {
-				s.Runs[bi][r][m] = v[r]
-			}
+		off := row*nb101Width + bi*nb101BudgetWidth
+		for r := range NB101Repeats {
+			copy(s.Runs[bi][r][:], t.runs[off+r*nb101RunWidth:])
 		}
 	}
 	return s, nil
