@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -59,6 +60,11 @@ type Config struct {
 	CheckpointEvery time.Duration // default 3 minutes
 	CheckpointSteps int           // also checkpoint every this many steps; 0 = off
 	MaxSteps        int           // stop (with a checkpoint) after this many steps in this call; 0 = none
+	// GCPercent, when > 0, sets the Go GC target for the duration of Run
+	// (debug.SetGCPercent; restored on return). The custom ops allocate
+	// their outputs every step, so 400 trains about 1.5× faster at C=16,
+	// N=5 for a few GB more peak memory. 0 leaves the process setting.
+	GCPercent int
 }
 
 // DefaultConfig returns NB201's hyper-parameters (SGD 0.1 Nesterov, momentum
@@ -118,7 +124,7 @@ func (c Config) withDefaults() Config {
 // (not OutDir, Resume, limits or checkpoint cadence).
 func (c Config) Hash() string {
 	c = c.withDefaults()
-	c.OutDir, c.Resume, c.TimeLimit, c.CheckpointEvery, c.CheckpointSteps, c.MaxSteps = "", false, 0, 0, 0, 0
+	c.OutDir, c.Resume, c.TimeLimit, c.CheckpointEvery, c.CheckpointSteps, c.MaxSteps, c.GCPercent = "", false, 0, 0, 0, 0, 0
 	b, _ := json.Marshal(c)
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
@@ -338,6 +344,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 	}
 	if progress == nil {
 		progress = io.Discard
+	}
+	if cfg.GCPercent > 0 {
+		defer debug.SetGCPercent(debug.SetGCPercent(cfg.GCPercent))
 	}
 	data, err := loadData(cfg)
 	if err != nil {
