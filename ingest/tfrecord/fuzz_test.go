@@ -2,9 +2,13 @@ package tfrecord
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"testing"
+
+	"github.com/nbquery/nbquery/index"
+	"github.com/nbquery/nbquery/space/nb101"
 )
 
 var testVector = []byte{
@@ -105,4 +109,42 @@ func hasNaN(r *Row) bool {
 		}
 	}
 	return false
+}
+
+// FuzzPartial: the partial-table parsers (CSV, stats JSON, columnar JSON)
+// never panic, fail with a *RecordError, and never add more than 3 repeats.
+// Nothing is committed: the builder is aborted after each input.
+func FuzzPartial(f *testing.F) {
+	f.Add([]byte("hash,val_acc_4,val_acc_108,trainable_parameters\n00005c142e6f48ac74fdcf73e3439874,0.36,0.93,8555530\n"))
+	f.Add([]byte("key,108_final_test_accuracy\n00005c142e6f48ac74fdcf73e3439874,\n"))
+	f.Add([]byte(`[{"hash": "00005c142e6f48ac74fdcf73e3439874", "computed_stats": {"108": [{"final_test_accuracy": 0.9}]}}]`))
+	f.Add([]byte(`{"key": ["00005c142e6f48ac74fdcf73e3439874"], "4_final_validation_accuracy": [0.3], "trainable_parameters": [1]}`))
+	f.Add([]byte(`{"108": {"hash": "00005c142e6f48ac74fdcf73e3439874", "module_adjacency": [[0,1],[0,0]]}}`))
+	dir := f.TempDir()
+	st, err := index.Open(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer st.Close()
+	nb101.Lookup(nb101.Hash{}) // enumerate once, outside the timed inputs
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b := st.NewNB101Builder()
+		defer b.Abort()
+		var err error
+		trim := bytes.TrimLeft(data, " \t\r\n\ufeff")
+		switch {
+		case len(trim) > 0 && trim[0] == '[':
+			err = partialStatsList(context.Background(), b, "fuzz", trim)
+		case len(trim) > 0 && trim[0] == '{':
+			_, err = partialJSONObject(context.Background(), b, "fuzz", trim)
+		default:
+			err = partialCSV(context.Background(), b, "fuzz", data)
+		}
+		if err != nil {
+			var re *RecordError
+			if !errors.As(err, &re) {
+				t.Fatalf("error %v is not a *RecordError", err)
+			}
+		}
+	})
 }
