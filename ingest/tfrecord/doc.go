@@ -10,7 +10,11 @@
 //     [hash, epochs, adjacency, operations, raw_metrics], with raw_metrics the
 //     base64 of a nasbench.ModelMetrics protobuf (DecodeMetrics /
 //     AppendMetrics, built on protowire).
-//   - IngestNB101 and IngestNB101Partial: whole files into the store.
+//   - IngestNB101 / IngestNB101With: a whole benchmark file into the store's
+//     NB101 table (index.NB101Builder), every cell's hash re-checked unless
+//     Options.SkipHashCheck. IngestNB101Partial: third-party partial tables
+//     keyed by hash (CSV, get_metrics_from_hash-style JSON, columnar JSON),
+//     each cell's matrix recovered from the enumerated space.
 //
 // Ownership: the []byte returned by Reader.Next aliases an internal buffer
 // that the next call overwrites. A Row filled by ParseRow owns its data
