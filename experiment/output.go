@@ -253,8 +253,9 @@ func plotCurves(dir, name, ylabel string, s *Summary, c int) error {
 	p.Title.Text = fmt.Sprintf("%s %s (%d runs)", s.Config.Bench, s.Config.Dataset, s.Config.Runs)
 	p.X.Label.Text = "queries"
 	p.Y.Label.Text = ylabel
-	// Start the plot at the smallest mean at 10 queries, so bands stay readable.
-	lo := math.Inf(1)
+	// Fit the y range to the bands from 10 queries on: the first few
+	// queries' spread (broken cells) would squash the rest.
+	lo, hi := math.Inf(1), math.Inf(-1)
 	for i, a := range s.Algos {
 		col := plotutil.Color(i)
 		mean, sd := a.CurveMean[c], a.CurveStd[c]
@@ -268,6 +269,7 @@ func plotCurves(dir, name, ylabel string, s *Summary, c int) error {
 			band = append(band, plotter.XY{X: float64(x), Y: mean[g] + sd[g]})
 			if x >= 10 {
 				lo = math.Min(lo, mean[g]-sd[g])
+				hi = math.Max(hi, mean[g]+sd[g])
 			}
 		}
 		for g := len(s.CurveX) - 1; g >= 0; g-- {
@@ -295,8 +297,8 @@ func plotCurves(dir, name, ylabel string, s *Summary, c int) error {
 		p.Add(poly, l)
 		p.Legend.Add(a.Algo, l)
 	}
-	if !math.IsInf(lo, 0) {
-		p.Y.Min = lo
+	if !math.IsInf(lo, 0) && !math.IsInf(hi, 0) {
+		p.Y.Min, p.Y.Max = lo, hi
 	}
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
