@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/nbquery/nbquery/experiment"
+	"github.com/nbquery/nbquery/weaknas"
 )
 
 // TestLongExperiment runs a full experiment (NBQUERY_LONG=1): by default
 // 100 WeakNAS runs of 1,000 queries with the fast default predictor.
 // NBQUERY_ALGOS (comma-separated), NBQUERY_RUNS, NBQUERY_BUDGET,
-// NBQUERY_PREDICTOR, NBQUERY_KEEP_ISOMORPHS=1 and NBQUERY_OUT (output
+// NBQUERY_PREDICTOR, NBQUERY_KEEP_ISOMORPHS=1, NBQUERY_EI_BEST=1 (the
+// corrected EI threshold) and NBQUERY_OUT (output
 // directory) change it. Measure the whole process with
 //
 //	go test -c -o /tmp/exp.test ./experiment
@@ -27,6 +29,9 @@ func TestLongExperiment(t *testing.T) {
 	cfg := experiment.Config{Algos: []string{"weaknas"}, Runs: 100, Budget: 1000, Seed: 2021,
 		KeepIsomorphs: os.Getenv("NBQUERY_KEEP_ISOMORPHS") == "1",
 		Predictor:     os.Getenv("NBQUERY_PREDICTOR"), OutDir: os.Getenv("NBQUERY_OUT")}
+	if os.Getenv("NBQUERY_EI_BEST") == "1" {
+		cfg.WeakNAS.Threshold = weaknas.Best
+	}
 	if a := os.Getenv("NBQUERY_ALGOS"); a != "" {
 		cfg.Algos = strings.Split(a, ",")
 	}
