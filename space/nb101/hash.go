@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 )
 
 // Hash is the official module hash (graph_util.hash_module), the key of the
@@ -60,15 +61,9 @@ func (s Spec) Hash() Hash {
 	}
 	var h, nh [MaxVertices][16]byte
 	var buf [16 * 33 * 2]byte // big enough for 2*6 neighbours, the fingerprint list and separators
+	h0 := initialHashes()
 	for v := 0; v < n; v++ {
-		b := append(buf[:0], '(')
-		b = strconv.AppendInt(b, int64(outdeg[v]), 10)
-		b = append(b, ", "...)
-		b = strconv.AppendInt(b, int64(indeg[v]), 10)
-		b = append(b, ", "...)
-		b = strconv.AppendInt(b, int64(s.Ops[v].label()), 10)
-		b = append(b, ')')
-		h[v] = md5.Sum(b)
+		h[v] = h0[outdeg[v]][indeg[v]][s.Ops[v].label()+2]
 	}
 	var nb [MaxVertices][16]byte
 	var hx [MaxVertices][32]byte // hex of h, encoded once per round
@@ -107,6 +102,28 @@ func (s Spec) Hash() Hash {
 	b = append(b, ']')
 	return md5.Sum(b)
 }
+
+// initialHashes caches the round-0 vertex hashes,
+// md5(str((out_degree, in_degree, label))), for every degree pair and label.
+var initialHashes = sync.OnceValue(func() *[MaxVertices][MaxVertices][5][16]byte {
+	var t [MaxVertices][MaxVertices][5][16]byte
+	var buf []byte
+	for o := range MaxVertices {
+		for i := range MaxVertices {
+			for l := -2; l <= 2; l++ {
+				buf = append(buf[:0], '(')
+				buf = strconv.AppendInt(buf, int64(o), 10)
+				buf = append(buf, ", "...)
+				buf = strconv.AppendInt(buf, int64(i), 10)
+				buf = append(buf, ", "...)
+				buf = strconv.AppendInt(buf, int64(l), 10)
+				buf = append(buf, ')')
+				t[o][i][l+2] = md5.Sum(buf)
+			}
+		}
+	}
+	return &t
+})
 
 // gatherSorted writes into dst[i][0] the vertices of mask, ordered by their
 // hashes in h (only byte 0 of each dst entry is used, as a vertex index).

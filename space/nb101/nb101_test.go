@@ -408,6 +408,30 @@ func TestEnumerateAll(t *testing.T) {
 			}
 		}
 	})
+	t.Run("naslib-zc-500", func(t *testing.T) {
+		f, err := os.Open(shared.Path(t, "nb101_slices/naslib_zc_nasbench101_500_decoded.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		rows, err := csv.NewReader(f).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 501 || rows[0][0] != "hash" || rows[0][1] != "matrix_flat49" || rows[0][2] != "ops" {
+			t.Fatalf("%d rows, header %v", len(rows), rows[0])
+		}
+		for _, r := range rows[1:] {
+			// 7x7 matrices that may need pruning; the hash is of the pruned cell.
+			s := mustSpec(t, matrixFromString(r[1]), strings.Split(r[2], "|"))
+			if s.Hash().String() != r[0] {
+				t.Fatalf("%s: cell hashes to %s", r[0], s.Hash())
+			}
+			if _, ok := byHash(r[0]); !ok {
+				t.Fatalf("%s not enumerated", r[0])
+			}
+		}
+	})
 	t.Run("best-cells", func(t *testing.T) {
 		b, err := os.ReadFile(shared.Path(t, "nb101_slices/nb101_best_cells_by_mean_test.json"))
 		if err != nil {
