@@ -63,7 +63,12 @@ func (s Spec) Hash() Hash {
 	var buf [16 * 33 * 2]byte // big enough for 2*6 neighbours, the fingerprint list and separators
 	h0 := initialHashes()
 	for v := 0; v < n; v++ {
-		h[v] = h0[outdeg[v]][indeg[v]][s.Ops[v].label()+2]
+		if l := s.Ops[v].label(); l <= 2 {
+			h[v] = h0[outdeg[v]][indeg[v]][l+2]
+		} else { // not a valid op: hash it as Python would hash its label
+			b := fmt.Appendf(buf[:0], "(%d, %d, %d)", outdeg[v], indeg[v], l)
+			h[v] = md5.Sum(b)
+		}
 	}
 	var nb [MaxVertices][16]byte
 	var hx [MaxVertices][32]byte // hex of h, encoded once per round

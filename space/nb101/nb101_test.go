@@ -458,3 +458,17 @@ func TestEnumerateAll(t *testing.T) {
 		}
 	})
 }
+
+// TestHashInvalidOps: Hash of a hand-built spec with an unknown op code does
+// not panic and differs from every valid labelling.
+func TestHashInvalidOps(t *testing.T) {
+	s := Spec{Adj: 1<<1 | 1<<(MaxVertices+2), N: 3, Ops: [MaxVertices]Op{Input, Op(9), Output}}
+	got := s.Hash()
+	for _, o := range []Op{Conv3x3, Conv1x1, MaxPool3x3} {
+		v := s
+		v.Ops[1] = o
+		if v.Hash() == got {
+			t.Fatalf("unknown op hashes like %v", o)
+		}
+	}
+}
