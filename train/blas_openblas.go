@@ -5,7 +5,8 @@ package train
 // OpenBLAS backend: with -tags openblas the blas32/blas64 implementations
 // used by every GEMM in this package become OpenBLAS's cblas_sgemm/dgemm
 // (Debian: apt-get install libopenblas-dev). Only GEMM is routed (the only
-// BLAS call on the hot path); every other routine stays gonum's. OpenBLAS
+// BLAS call on the hot path); every other routine stays gonum's. gorgonia's
+// own BLAS (stock Conv2d, Mul) is switched as well. OpenBLAS
 // runs single-threaded because the kernels already split work across
 // goroutines.
 
@@ -20,6 +21,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/blas/gonum"
+	G "gorgonia.org/gorgonia"
 )
 
 // BLASBackend names the GEMM implementation compiled in.
@@ -62,4 +64,5 @@ func init() {
 	C.openblas_set_num_threads(1)
 	blas32.Use(openBLAS{})
 	blas64.Use(openBLAS{})
+	G.Use(openBLAS{}) // gorgonia's stock ops (Conv2d, Mul) too
 }
