@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -142,8 +143,27 @@ func TestNB101BuilderRoundTrip(t *testing.T) {
 		}
 	})
 	t.Run("corrupt", func(t *testing.T) {
-		if _, err := openNB101([]byte("not an arrow file")); !errors.Is(err, ErrCorrupt) {
-			t.Fatalf("err = %v, want ErrCorrupt", err)
+		data, err := os.ReadFile(filepath.Join(dir, "nb101", "nb101-0001-abc123.arrow"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := openNB101(data); err != nil {
+			t.Fatalf("intact file: %v", err)
+		}
+		for _, test := range []struct {
+			name string
+			data []byte
+			want error
+		}{
+			{"not-arrow", []byte("not an arrow file"), ErrCorrupt},
+			{"truncated", data[:len(data)/2], ErrCorrupt},
+			{"other-version", bytes.Replace(data, []byte(nb101Schema), []byte("nbquery.nb101.v9"), -1), ErrSchemaVersion},
+		} {
+			t.Run(test.name, func(t *testing.T) {
+				if _, err := openNB101(test.data); !errors.Is(err, test.want) {
+					t.Fatalf("err = %v, want %v", err, test.want)
+				}
+			})
 		}
 	})
 	t.Run("no-table", func(t *testing.T) {
