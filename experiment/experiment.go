@@ -198,7 +198,7 @@ func Run(ctx context.Context, st *index.Store, cfg Config, progress io.Writer) (
 	if cfg.Runs < 0 || cfg.Budget < 0 {
 		return nil, fmt.Errorf("%w: runs %d and budget %d must be positive", ErrConfig, cfg.Runs, cfg.Budget)
 	}
-	factory := predictors.Factory(weaknas.NewFast)
+	var factory predictors.Factory
 	if cfg.Predictor != DefaultPredictor {
 		f, err := predictors.Lookup(cfg.Predictor)
 		if err != nil {
@@ -334,7 +334,7 @@ func (p *problem) algorithm(name string, cfg Config) (search.Algorithm, error) {
 			p.X = search.EncodeAll(p.sp)
 		}
 		wc := cfg.WeakNAS
-		wc.Factory = p.factory
+		wc.Factory = p.factory // nil for the default: weaknas picks NewFast or NewFastMember
 		wc.Sampling = weaknas.Uniform
 		if name == "weaknas-ei" {
 			wc.Sampling = weaknas.EI

@@ -49,7 +49,8 @@ type Config struct {
 	Threshold   EIThreshold // EI threshold (WeakNASCompat)
 	Calibration float64     // ei_calibration_factor (5)
 
-	// Factory makes the weak predictor (nil: NewFast).
+	// Factory makes the weak predictor (nil: NewFast, or NewFastMember for
+	// the EI ensemble).
 	Factory predictors.Factory `json:"-"`
 }
 
@@ -77,6 +78,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Factory == nil {
 		c.Factory = NewFast
+		if c.Sampling == EI {
+			c.Factory = NewFastMember
+		}
 	}
 	return c
 }
@@ -93,6 +97,16 @@ func FastGBDT() predictors.GBDTConfig {
 // NewFast returns the fast default weak predictor (FastGBDT). It is a
 // predictors.Factory.
 func NewFast(rng *rand.Rand) predictors.Predictor { return predictors.NewGBDT(FastGBDT(), rng) }
+
+// NewFastMember is the fast default predictor for members of the EI
+// ensemble: FastGBDT with 80% of the rows and features per tree, so that
+// members drawn with different seeds disagree (identical members give a zero
+// std and EI degenerates to the predicted improvement).
+func NewFastMember(rng *rand.Rand) predictors.Predictor {
+	c := FastGBDT()
+	c.Subsample, c.ColSample = 0.8, 0.8
+	return predictors.NewGBDT(c, rng)
+}
 
 // Schedule returns the number of new samples per iteration (main() with
 // sample_decay='none'): [init] + [k]*ceil((max-init+k)/k - 1) if init > k,

@@ -194,3 +194,25 @@ func BenchmarkUniformRun1000(b *testing.B) {
 		w.Search(context.Background(), s, rand.New(rand.NewPCG(1, 1)))
 	}
 }
+
+// TestFastMemberDiverse: EI members from different seeds must disagree,
+// while the plain fast predictor is deterministic.
+func TestFastMemberDiverse(t *testing.T) {
+	tab := loadC10(t)
+	X := search.EncodeAll(tab.sp)
+	Xs := X.Slice(0, 200, 0, X.RawMatrix().Cols)
+	y := tab.valid[:200]
+	pred := func(f predictors.Factory, seed uint64) []float64 {
+		p := f(rand.New(rand.NewPCG(seed, seed)))
+		if err := p.Fit(Xs, y); err != nil {
+			t.Fatal(err)
+		}
+		return p.Predict(make([]float64, 15625), X)
+	}
+	if !slices.Equal(pred(weaknas.NewFast, 1), pred(weaknas.NewFast, 2)) {
+		t.Error("NewFast depends on the seed")
+	}
+	if slices.Equal(pred(weaknas.NewFastMember, 1), pred(weaknas.NewFastMember, 2)) {
+		t.Error("NewFastMember members agree exactly: the EI ensemble would have zero std")
+	}
+}
