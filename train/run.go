@@ -165,13 +165,13 @@ func (r Result) Metrics() map[string]float64 {
 
 // Sentinel errors of Run.
 var (
-	ErrConfig          = errors.New("train: invalid configuration")
-	ErrConfigMismatch  = errors.New("train: checkpoint was written by a different configuration")
-	ErrNonFinite       = errors.New("train: non-finite loss or weights")
-	ErrTimeLimit       = errors.New("train: time limit reached (checkpoint written)")
-	ErrStepLimit       = errors.New("train: step limit reached (checkpoint written)")
-	ErrInterrupted     = errors.New("train: interrupted (checkpoint written)")
-	ErrCorruptCheckpnt = errors.New("train: corrupt checkpoint")
+	ErrConfig            = errors.New("train: invalid configuration")
+	ErrConfigMismatch    = errors.New("train: checkpoint was written by a different configuration")
+	ErrNonFinite         = errors.New("train: non-finite loss or weights")
+	ErrTimeLimit         = errors.New("train: time limit reached (checkpoint written)")
+	ErrStepLimit         = errors.New("train: step limit reached (checkpoint written)")
+	ErrInterrupted       = errors.New("train: interrupted (checkpoint written)")
+	ErrCorruptCheckpoint = errors.New("train: corrupt checkpoint")
 )
 
 // SignalContext returns a context cancelled on SIGINT or SIGTERM; Run then
@@ -401,7 +401,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 				return Result{}, fmt.Errorf("%w: %s has config hash %.12s…, this run %.12s…", ErrConfigMismatch, ckptPath, old.ConfigHash, st.ConfigHash)
 			}
 			if err := restore(old, ps, opt, pcg, train); err != nil {
-				return Result{}, fmt.Errorf("%w: %s: %v", ErrCorruptCheckpnt, ckptPath, err)
+				return Result{}, fmt.Errorf("%w: %s: %v", ErrCorruptCheckpoint, ckptPath, err)
 			}
 			st = old
 			fmt.Fprintf(progress, "resuming from %s at epoch %d, step %d\n", ckptPath, st.Epoch, st.Step)
@@ -723,7 +723,7 @@ func readCheckpoint(path string) (*checkpoint, error) {
 	defer f.Close()
 	var st checkpoint
 	if err := gob.NewDecoder(f).Decode(&st); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrCorruptCheckpnt, path, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorruptCheckpoint, path, err)
 	}
 	return &st, nil
 }

@@ -317,6 +317,14 @@ func TestBadInputs(t *testing.T) {
 			t.Log(err)
 		})
 	}
+	t.Run("corrupt_checkpoint", func(t *testing.T) {
+		cfg := smallConfig(data, t.TempDir())
+		cfg.Resume = true
+		os.WriteFile(filepath.Join(cfg.OutDir, CheckpointName), []byte("not a gob"), 0o644)
+		if _, err := Run(context.Background(), cfg, nil); !errors.Is(err, ErrCorruptCheckpoint) {
+			t.Fatalf("got %v, want ErrCorruptCheckpoint", err)
+		}
+	})
 }
 
 // TestFashionMNIST trains a small NB201 network (C=8, N=1, the best NB201
