@@ -45,6 +45,10 @@ func nb201StoreDir(t *testing.T) string {
 		if _, stderr, code := nbq(t, args...); code != 0 {
 			t.Fatalf("ingest failed (%d): %s", code, stderr)
 		}
+		// 30 real NB101 models with all three repeats at 108 epochs.
+		if _, stderr, code := nbq(t, "--store", nb201Store, "-q", "ingest", "nb101", shared.Path(t, "nb101_naslib_dummy/nb101_dummy.json")); code != 0 {
+			t.Fatalf("nb101 ingest failed (%d): %s", code, stderr)
+		}
 	})
 	if nb201Store == "" {
 		t.Fatal("shared store setup failed earlier")

@@ -148,7 +148,7 @@ func runQueryNB101(ctx context.Context, opts *globalOptions, f nb101QueryOptions
 		}
 		res, err = t.QueryRepeat(spec, f.epochs, f.halfway, r)
 	}
-	if err != nil && !errors.Is(err, index.ErrUnavailable) {
+	if err != nil && (!errors.Is(err, index.ErrUnavailable) || res.Hash == (nb101.Hash{})) {
 		return err
 	}
 	partialErr := err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nbquery/nbquery/experiment"
 	"github.com/nbquery/nbquery/index"
+	"github.com/nbquery/nbquery/space/nb101"
 )
 
 // Exit codes.
@@ -108,7 +109,7 @@ func exitCode(err error) int {
 		return exitCancelled
 	case errors.As(err, &u), errors.Is(err, experiment.ErrConfig):
 		return exitUsage
-	case errors.Is(err, index.ErrNotFound), errors.Is(err, index.ErrUnavailable):
+	case errors.Is(err, index.ErrNotFound), errors.Is(err, index.ErrUnavailable), errors.Is(err, nb101.ErrOutOfDomain):
 		return exitNotFound
 	}
 	return exitError

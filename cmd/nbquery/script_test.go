@@ -38,7 +38,12 @@ func TestScripts(t *testing.T) {
 				stdout, stderr, code := nbq(t, args...)
 				got := stdout
 				if code != 0 {
-					got += fmt.Sprintf("exit %d\n%s", code, strings.ReplaceAll(stderr, store, "$STORE"))
+					stderr = strings.ReplaceAll(stderr, store, "$STORE")
+					if d := shared.DataDir(); d != "" {
+						abs, _ := filepath.Abs(d)
+						stderr = strings.ReplaceAll(strings.ReplaceAll(stderr, abs, "$DATA"), d, "$DATA")
+					}
+					got += fmt.Sprintf("exit %d\n%s", code, stderr)
 				}
 				got = strings.TrimRight(got, "\n")
 				want = strings.TrimRight(want, "\n")
