@@ -145,30 +145,32 @@ func (b *Bench) value(row int, k Key, epoch int) (float64, bool) {
 	refs := b.cols[k]
 	for i := range refs {
 		r := &refs[i]
-		slot := 0
-		if len(r.epochs) > 0 {
-			if r.contig {
-				if epoch < 0 || epoch >= r.width {
-					continue
-				}
-				slot = epoch
-			} else {
-				slot = sort.SearchInts(r.epochs, epoch)
-				if slot == len(r.epochs) || r.epochs[slot] != epoch {
-					continue
-				}
-			}
+		slot, ok := r.slot(epoch)
+		if !ok {
+			continue
 		}
 		vals, p := r.seg.lookup(row, r.field)
 		if vals == nil {
 			continue
 		}
-		v := vals[p*r.width+slot]
-		if !math.IsNaN(v) {
+		if v := vals[p*r.width+slot]; !math.IsNaN(v) {
 			return v, true
 		}
 	}
 	return 0, false
+}
+
+// slot returns the position of epoch within a row of the column (0 for
+// epoch-free columns), and whether the column stores that epoch.
+func (r *colRef) slot(epoch int) (int, bool) {
+	if len(r.epochs) == 0 {
+		return 0, true
+	}
+	if r.contig {
+		return epoch, epoch >= 0 && epoch < r.width
+	}
+	i := sort.SearchInts(r.epochs, epoch)
+	return i, i < len(r.epochs) && r.epochs[i] == epoch
 }
 
 // lookup returns the float column `field` of the batch holding row, and the

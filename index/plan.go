@@ -67,19 +67,9 @@ type planKey struct {
 func (b *Bench) resolve(k Key, epoch int) metricPlan {
 	var out metricPlan
 	for _, r := range b.cols[k] {
-		slot := 0
-		if len(r.epochs) > 0 {
-			if r.contig {
-				if epoch < 0 || epoch >= r.width {
-					continue
-				}
-				slot = epoch
-			} else {
-				slot = sort.SearchInts(r.epochs, epoch)
-				if slot == len(r.epochs) || r.epochs[slot] != epoch {
-					continue
-				}
-			}
+		slot, ok := r.slot(epoch)
+		if !ok {
+			continue
 		}
 		out = append(out, slotRef{seg: r.seg, field: r.field, width: r.width, slot: slot})
 	}

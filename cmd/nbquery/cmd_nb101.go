@@ -118,15 +118,11 @@ func runQueryNB101(ctx context.Context, opts *globalOptions, f nb101QueryOptions
 	if err != nil {
 		return err
 	}
-	st, err := index.Open(opts.storeDir())
+	st, t, err := openNB101(opts)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	t, err := st.NB101Table()
-	if err != nil {
-		return err
-	}
 	var res index.NB101Result
 	switch f.repeat {
 	case "random":
@@ -233,15 +229,11 @@ func runTopNB101(ctx context.Context, opts *globalOptions, t topOptions, w io.Wr
 	if err != nil {
 		return err
 	}
-	st, err := index.Open(opts.storeDir())
+	st, tb, err := openNB101(opts)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	tb, err := st.NB101Table()
-	if err != nil {
-		return err
-	}
 	lowest := t.lowest && strings.HasSuffix(sel.Metric.String(), "time")
 	top, err := tb.TopK(sel, t.k, lowest)
 	if err != nil {
@@ -271,15 +263,11 @@ func statsNB101(ctx context.Context, opts *globalOptions, m metricQuery) (index.
 	if err != nil {
 		return index.Stats{}, err
 	}
-	st, err := index.Open(opts.storeDir())
+	st, tb, err := openNB101(opts)
 	if err != nil {
 		return index.Stats{}, err
 	}
 	defer st.Close()
-	tb, err := st.NB101Table()
-	if err != nil {
-		return index.Stats{}, err
-	}
 	v, err := tb.Vector(nil, sel)
 	if err != nil {
 		return index.Stats{}, err
@@ -294,15 +282,11 @@ func nb101TableData(opts *globalOptions, m metricQuery) (*mat.Dense, []float64, 
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := index.Open(opts.storeDir())
+	st, tb, err := openNB101(opts)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer st.Close()
-	tb, err := st.NB101Table()
-	if err != nil {
-		return nil, nil, err
-	}
 	v, err := tb.Vector(nil, sel)
 	if err != nil {
 		return nil, nil, err

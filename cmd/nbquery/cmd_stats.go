@@ -36,15 +36,11 @@ func runStats(ctx context.Context, opts *globalOptions, m metricQuery, bench str
 		if err != nil {
 			return err
 		}
-		st, err := index.Open(opts.storeDir())
+		st, b, err := openBench(opts, bench)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		b, err := st.Bench(bench)
-		if err != nil {
-			return err
-		}
 		if s, err = b.Stats(q); err != nil {
 			return err
 		}

@@ -91,15 +91,11 @@ func runTop(ctx context.Context, opts *globalOptions, t topOptions, bench string
 	if t.k <= 0 {
 		return usagef("-k must be positive")
 	}
-	st, err := index.Open(opts.storeDir())
+	st, b, err := openBench(opts, bench)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	b, err := st.Bench(bench)
-	if err != nil {
-		return err
-	}
 	top, err := b.TopK(q, t.k, t.lowest)
 	if err != nil {
 		return err

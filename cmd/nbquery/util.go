@@ -80,3 +80,32 @@ func writeJSONValue(w io.Writer, v any) error {
 	_, err = fmt.Fprintf(w, "%s\n", b)
 	return err
 }
+
+// openBench opens the store and one of its table benchmarks; the caller
+// closes the store.
+func openBench(opts *globalOptions, name string) (*index.Store, *index.Bench, error) {
+	st, err := index.Open(opts.storeDir())
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := st.Bench(name)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, b, nil
+}
+
+// openNB101 opens the store and its NB101 table; the caller closes the store.
+func openNB101(opts *globalOptions) (*index.Store, *index.NB101Table, error) {
+	st, err := index.Open(opts.storeDir())
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := st.NB101Table()
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, t, nil
+}
