@@ -14,6 +14,13 @@
 // experiment and shared read-only; each worker owns its search.Session and
 // its prediction buffers. The returned Summary is owned by the caller.
 //
+// NAS-Bench-101 (Config.Bench "nb101") runs over the rows of the store's
+// NB101 table (the full benchmark or a partial one, search.NB101): splits
+// valid, test and train are api.py's final_* accuracies at Config.HP epochs
+// (default 108), averaged over the recorded repeats; the simulated cost is
+// final_training_time where recorded; WeakNAS defaults to the paper's 100
+// initial samples. Latency constraints and objectives are NB201-only.
+//
 // Hardware-aware searches take a Constraint ("latency:pixel3<=5ms": cells
 // that violate it are never sampled and cannot be the optimum) or an
 // Objective ("acc - 0.07*log(latency:pixel3)"), and then write the Pareto

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,11 +42,11 @@ var Checkpoints = []int{10, 50, 100, 200, 500, 1000}
 
 // Config is one experiment.
 type Config struct {
-	Bench   string // benchmark (index.NB201)
-	Dataset string // "cifar10-valid"
-	Target  string // split searched on (maximised): "x-valid" / "valid"
+	Bench   string // benchmark (index.NB201 or index.NB101)
+	Dataset string // "cifar10-valid" (NB101: "cifar10")
+	Target  string // split searched on (maximised): "x-valid" / "valid" (NB101: valid, test, train)
 	Report  string // split reported: "ori-test" / "test"
-	HP      string // training schedule: "200"
+	HP      string // training schedule: "200" (NB101: epochs 4, 12, 36 or "108")
 	Algos   []string
 	Runs    int    // runs per algorithm (100)
 	Budget  int    // queries per run (1000)
@@ -66,6 +67,25 @@ type Config struct {
 func (c *Config) defaults() {
 	if c.Bench == "" {
 		c.Bench = index.NB201
+	}
+	if c.Bench == index.NB101 {
+		// WEAKNAS.md §1.2: the README's NB101 runs search valid@108 and
+		// report test@108, with 100 initial samples.
+		if c.Dataset == "" {
+			c.Dataset = nb101Dataset
+		}
+		if c.Target == "" {
+			c.Target = "valid"
+		}
+		if c.Report == "" {
+			c.Report = "test"
+		}
+		if c.HP == "" {
+			c.HP = "108"
+		}
+		if c.WeakNAS.Init == 0 {
+			c.WeakNAS.Init = weaknas.NB101Init
+		}
 	}
 	if c.Dataset == "" {
 		c.Dataset = "cifar10-valid"
@@ -206,13 +226,23 @@ func Run(ctx context.Context, st *index.Store, cfg Config, progress io.Writer) (
 		}
 		factory = f
 	}
-	b, err := st.Bench(cfg.Bench)
-	if err != nil {
-		return nil, fmt.Errorf("experiment: %w", err)
-	}
-	p, err := prepare(b, &cfg)
-	if err != nil {
-		return nil, err
+	var p *problem
+	if cfg.Bench == index.NB101 {
+		t, err := st.NB101Table()
+		if err != nil {
+			return nil, fmt.Errorf("experiment: %w", err)
+		}
+		if p, err = prepareNB101(t, &cfg); err != nil {
+			return nil, err
+		}
+	} else {
+		b, err := st.Bench(cfg.Bench)
+		if err != nil {
+			return nil, fmt.Errorf("experiment: %w", err)
+		}
+		if p, err = prepare(b, &cfg); err != nil {
+			return nil, err
+		}
 	}
 	p.factory = factory
 	return execute(ctx, p, cfg, progress)
@@ -228,7 +258,7 @@ func prepare(b *index.Bench, cfg *Config) (*problem, error) {
 		}
 		p.sp = sp
 	default:
-		return nil, fmt.Errorf("%w: no search space for benchmark %q yet (have %s)", ErrConfig, cfg.Bench, index.NB201)
+		return nil, fmt.Errorf("%w: no search space for benchmark %q yet (have %s, %s)", ErrConfig, cfg.Bench, index.NB201, index.NB101)
 	}
 	q := func(split string) index.Query {
 		return index.Query{Dataset: cfg.Dataset, HP: cfg.HP, Split: split, Epoch: -1, Seed: index.MeanSeeds()}
@@ -307,21 +337,95 @@ func prepare(b *index.Bench, cfg *Config) (*problem, error) {
 		}
 		target = obj
 	}
+	if err := p.finish(target, report, cost, allowed, cfg); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// finish builds the oracle and checks the budget against the space.
+func (p *problem) finish(target, report, cost []float64, allowed []bool, cfg *Config) error {
 	o, err := search.NewOracle(target, report, cost, allowed)
 	if err != nil {
-		return nil, fmt.Errorf("experiment: %w", err)
+		return fmt.Errorf("experiment: %w", err)
 	}
 	p.o = o
 	limit := len(o.Pool())
 	if !cfg.KeepIsomorphs {
-		seen := map[int]bool{}
+		seen := make([]bool, p.sp.NumClasses())
+		limit = 0
 		for _, i := range o.Pool() {
-			seen[p.sp.Class(int(i))] = true
+			if c := p.sp.Class(int(i)); !seen[c] {
+				seen[c] = true
+				limit++
+			}
 		}
-		limit = len(seen)
 	}
 	if cfg.Budget > limit {
-		return nil, fmt.Errorf("%w: budget %d is larger than the space (%d candidate cells)", ErrConfig, cfg.Budget, limit)
+		return fmt.Errorf("%w: budget %d is larger than the space (%d candidate cells)", ErrConfig, cfg.Budget, limit)
+	}
+	return nil
+}
+
+// nb101Dataset is the only dataset of NAS-Bench-101.
+const nb101Dataset = "cifar10"
+
+// nb101Splits maps the NB101 split names to api.py's final_* metrics.
+var nb101Splits = map[string]index.NB101Metric{
+	"valid": index.FinalValidationAccuracy,
+	"test":  index.FinalTestAccuracy,
+	"train": index.FinalTrainAccuracy,
+}
+
+// prepareNB101 builds the problem over the rows of an NB101 table (a full
+// benchmark or a partial one): labels are the mean over the recorded repeats
+// at cfg.HP epochs (the only repeat of a one-repeat partial table), the cost
+// is final_training_time where the table records it.
+func prepareNB101(t *index.NB101Table, cfg *Config) (*problem, error) {
+	if cfg.Dataset != nb101Dataset {
+		return nil, fmt.Errorf("%w: NAS-Bench-101 has only the dataset %s, not %q", ErrConfig, nb101Dataset, cfg.Dataset)
+	}
+	if cfg.Constraint != "" || cfg.Objective != "" {
+		return nil, fmt.Errorf("%w: latency constraints and objectives are NB201-only (no NB101 latency table)", ErrConfig)
+	}
+	epochs, err := strconv.Atoi(cfg.HP)
+	if err != nil || index.NB101BudgetIndex(epochs) < 0 {
+		return nil, fmt.Errorf("%w: NB101 hp %q: want the epochs 4, 12, 36 or 108", ErrConfig, cfg.HP)
+	}
+	sp, err := search.NewNB101(t)
+	if err != nil {
+		return nil, fmt.Errorf("experiment: %w", err)
+	}
+	p := &problem{sp: sp}
+	vec := func(role, split string) ([]float64, error) {
+		m, ok := nb101Splits[split]
+		if !ok {
+			return nil, fmt.Errorf("%w: NB101 %s split %q: want valid, test or train", ErrConfig, role, split)
+		}
+		v, err := t.Vector(nil, index.NB101Select{Metric: m, Epochs: epochs, Repeat: index.NB101MeanRepeats})
+		if err != nil {
+			return nil, fmt.Errorf("experiment: NB101 %s split %q: %w", role, split, err)
+		}
+		return v, nil
+	}
+	target, err := vec("target", cfg.Target)
+	if err != nil {
+		return nil, err
+	}
+	report, err := vec("report", cfg.Report)
+	if err != nil {
+		return nil, err
+	}
+	var cost []float64
+	if t.Has(index.FinalTrainingTime, epochs) {
+		cost, err = t.Vector(nil, index.NB101Select{Metric: index.FinalTrainingTime, Epochs: epochs, Repeat: index.NB101MeanRepeats})
+		if err != nil {
+			return nil, fmt.Errorf("experiment: NB101 training time: %w", err)
+		}
+	}
+	p.acc = target
+	if err := p.finish(target, report, cost, nil, cfg); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -94,7 +94,8 @@ func TestBadInput(t *testing.T) {
 		{"constraint nobody meets", experiment.Config{Constraint: "latency:pixel3<0ms"}, "no architecture satisfies"},
 		{"bad constraint", experiment.Config{Constraint: "latency:pixel3 ~ 5"}, "constraint"},
 		{"bad objective", experiment.Config{Objective: "acc * lat"}, "objective"},
-		{"unknown benchmark", experiment.Config{Bench: index.NB101}, "not in the store"},
+		{"unknown benchmark", experiment.Config{Bench: "nb301"}, "not in the store"},
+		{"no NB101 table", experiment.Config{Bench: index.NB101}, "no NB101 table in the store"},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			test.cfg.Runs = 1

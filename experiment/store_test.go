@@ -59,5 +59,8 @@ func TestMain(m *testing.M) {
 	if storeDir != "" {
 		os.RemoveAll(storeDir)
 	}
+	if nb101Dir != "" {
+		os.RemoveAll(nb101Dir)
+	}
 	os.Exit(code)
 }

@@ -36,6 +36,11 @@ const (
 	Best
 )
 
+// NB101Init is the number of initial samples of the paper's NB101 runs
+// (WEAKNAS.md §1.2: init 100, k 10, top 100, budget 1,000); a zero
+// Config.Init takes the NB201 value 10, so NB101 experiments set it.
+const NB101Init = 100
+
 // Config is a WeakNAS setting. Zero fields take the paper's NB201 values.
 type Config struct {
 	Init     int     // initial random samples (10 on NB201, 100 on NB101)
