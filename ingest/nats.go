@@ -256,8 +256,17 @@ func parallel(n int, fn func(i int) error) error {
 }
 
 // natsFile ingests a single .pickle.pbz2: the full-benchmark file
-// (meta_archs + arch2infos), a meta file alone, or one per-arch file.
+// (meta_archs + arch2infos, streamed with bounded memory by streamBig), a
+// meta file alone, or one per-arch file.
 func (j *job) natsFile() error {
+	if wholeFiles {
+		return j.natsFileWhole()
+	}
+	return j.streamBig(streamNATS, j.natsObj)
+}
+
+// natsFileWhole is the former whole-file path, kept for tests.
+func (j *job) natsFileWhole() error {
 	data, err := os.ReadFile(j.path)
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
@@ -269,6 +278,11 @@ func (j *job) natsFile() error {
 	if err != nil {
 		return perr(j.path, "", err)
 	}
+	return j.natsObj(obj)
+}
+
+// natsObj ingests the decoded object of a single .pickle.pbz2.
+func (j *job) natsObj(obj any) error {
 	if od, ok := obj.(*types.OrderedDict); ok { // one per-arch file
 		rec, err := convertArch(od, -1)
 		if err != nil {

@@ -146,8 +146,17 @@ func torchKind(p string) (string, error) {
 	return KindHELP, nil
 }
 
-// pth ingests a NAS-Bench-201 .pth file (whole file in memory, as torch.load).
+// pth ingests a NAS-Bench-201 .pth file, streamed with bounded memory
+// (streamBig); pthWhole is the former whole-file path, kept for tests.
 func (j *job) pth() error {
+	if wholeFiles {
+		return j.pthWhole()
+	}
+	return j.streamBig(streamPth, j.topDict)
+}
+
+// pthWhole ingests a .pth held whole in memory, as torch.load does.
+func (j *job) pthWhole() error {
 	data, err := os.ReadFile(j.path)
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)

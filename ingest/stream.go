@@ -1,0 +1,938 @@
+package ingest
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"strings"
+
+	"github.com/nlpodyssey/gopickle/types"
+)
+
+// A streaming pickle VM for the big single-file sources (NAS-Bench-201 .pth,
+// NATS .pickle.pbz2). It is hand-written because gopickle has no streaming
+// hook: its Unpickler materialises the whole object graph (tens of GB for the
+// 4.7 GB v1_1 .pth) before returning. This VM builds the same gopickle types
+// (so record.go converts its output unchanged) but hands every completed
+// entry of the top-level 'arch2infos' dict to a callback and drops it: the
+// dict keeps no value, and the memo entries that hold containers created
+// while building that entry are released. Scalar memo entries (str, bytes,
+// tuples of scalars, globals, numpy dtypes) are kept, deduplicated, because
+// later entries BINGET them; a later BINGET of a released entry is an error.
+
+// Limits on length arguments: nothing is allocated from an unchecked length.
+const (
+	maxStreamArg  = 64 << 20 // one str/bytes argument
+	maxStreamLine = 64 << 10 // one GLOBAL line
+	maxStreamMemo = 1 << 31  // memo index
+	maxStreamDeep = 1 << 24  // stack and mark depth
+)
+
+// ErrReleased marks a BINGET of a memo entry released with an arch2infos entry.
+var ErrReleased = errors.New("ingest: pickle memo entry was released with an earlier arch2infos entry")
+
+// streamSink receives the arch2infos entries of a streamed pickle.
+type streamSink struct {
+	// start is called once when the arch2infos dict begins, with the
+	// 'meta_archs' value read so far (nil if it does not precede arch2infos).
+	start func(meta any) error
+	// entry is called with each complete (key, value) pair in file order.
+	entry func(key, val any) error
+}
+
+// streamedVal replaces an arch2infos value on the stack once handed out;
+// every operation that would store it elsewhere fails.
+type streamedVal struct{}
+
+// Memo slot states (values >= memoFirst index streamVM.vals).
+const (
+	memoAbsent uint32 = iota
+	memoReleased
+	memoLive // a container of the current entry, in streamVM.live
+	memoFirst
+)
+
+const memoChunk = 1 << 16
+
+// streamVM runs pickles one after another from one reader.
+type streamVM struct {
+	r    *bufio.Reader
+	off  int64 // bytes consumed from r
+	sink *streamSink
+
+	stack []any
+	marks []int
+
+	// memo: dense chunks of slot states indexed by memo id.
+	memo    [][]uint32
+	memoLen int
+	vals    []any             // retained scalar memo values
+	strIdx  map[string]uint32 // dedup of retained strings / scalar tuples
+	live    map[int]any       // container memo entries, released per entry
+	since   []int             // memo ids set since the last release point
+	a2i     any               // the arch2infos dict once seen
+	top     any               // stack[0] of the current pickle
+	meta    any
+	started bool
+	// Streamed counts the arch2infos entries handed to the sink.
+	streamed int
+}
+
+func newStreamVM(r io.Reader) *streamVM {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, 1<<16)
+	}
+	return &streamVM{r: br}
+}
+
+func (vm *streamVM) fail(at int64, format string, args ...any) error {
+	return atOffset(at, fmt.Errorf("%w: pickle: %s at offset %d", ErrFormat, fmt.Sprintf(format, args...), at))
+}
+
+// atEOF reports whether the reader has no more bytes.
+func (vm *streamVM) atEOF() bool {
+	_, err := vm.r.Peek(1)
+	return err == io.EOF
+}
+
+func (vm *streamVM) readByte() (byte, error) {
+	b, err := vm.r.ReadByte()
+	if err != nil {
+		return 0, vm.ioErr(err)
+	}
+	vm.off++
+	return b, nil
+}
+
+func (vm *streamVM) ioErr(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return vm.fail(vm.off, "truncated, no STOP opcode")
+	}
+	return atOffset(vm.off, fmt.Errorf("%w: pickle: read at offset %d: %v", ErrFormat, vm.off, err))
+}
+
+// read returns the next n bytes in a fresh slice; n is checked first.
+func (vm *streamVM) read(n uint64) ([]byte, error) {
+	if n > maxStreamArg {
+		return nil, vm.fail(vm.off, "argument of %d bytes exceeds the %d-byte limit", n, maxStreamArg)
+	}
+	buf := make([]byte, n)
+	m, err := io.ReadFull(vm.r, buf)
+	vm.off += int64(m)
+	if err != nil {
+		return nil, vm.ioErr(err)
+	}
+	return buf, nil
+}
+
+func (vm *streamVM) fixed(n int) ([]byte, error) {
+	var b [8]byte
+	m, err := io.ReadFull(vm.r, b[:n])
+	vm.off += int64(m)
+	if err != nil {
+		return nil, vm.ioErr(err)
+	}
+	return b[:n], nil
+}
+
+func (vm *streamVM) line() (string, error) {
+	var sb strings.Builder
+	for {
+		c, err := vm.readByte()
+		if err != nil {
+			return "", err
+		}
+		if c == '\n' {
+			return sb.String(), nil
+		}
+		if sb.Len() >= maxStreamLine {
+			return "", vm.fail(vm.off, "line longer than %d bytes", maxStreamLine)
+		}
+		sb.WriteByte(c)
+	}
+}
+
+func (vm *streamVM) length(n int) (uint64, error) {
+	b, err := vm.fixed(n)
+	if err != nil {
+		return 0, err
+	}
+	switch n {
+	case 1:
+		return uint64(b[0]), nil
+	case 4:
+		return uint64(binary.LittleEndian.Uint32(b)), nil
+	}
+	return binary.LittleEndian.Uint64(b), nil
+}
+
+// ---- stack ----
+
+func (vm *streamVM) push(v any, at int64) error {
+	if len(vm.stack) >= maxStreamDeep {
+		return vm.fail(at, "stack deeper than %d", maxStreamDeep)
+	}
+	vm.stack = append(vm.stack, v)
+	return vm.watch(at)
+}
+
+func (vm *streamVM) pop(at int64) (any, error) {
+	base := 0
+	if len(vm.marks) > 0 {
+		base = vm.marks[len(vm.marks)-1]
+	}
+	if len(vm.stack) <= base {
+		return nil, vm.fail(at, "stack underflow")
+	}
+	v := vm.stack[len(vm.stack)-1]
+	vm.stack = vm.stack[:len(vm.stack)-1]
+	return v, nil
+}
+
+func (vm *streamVM) last(at int64) (any, error) {
+	base := 0
+	if len(vm.marks) > 0 {
+		base = vm.marks[len(vm.marks)-1]
+	}
+	if len(vm.stack) <= base {
+		return nil, vm.fail(at, "stack underflow")
+	}
+	return vm.stack[len(vm.stack)-1], nil
+}
+
+// popMark pops the items above the topmost mark (a copy) and the mark.
+func (vm *streamVM) popMark(at int64) ([]any, error) {
+	if len(vm.marks) == 0 {
+		return nil, vm.fail(at, "no MARK on the stack")
+	}
+	m := vm.marks[len(vm.marks)-1]
+	vm.marks = vm.marks[:len(vm.marks)-1]
+	items := append([]any(nil), vm.stack[m:]...)
+	clear(vm.stack[m:])
+	vm.stack = vm.stack[:m]
+	return items, nil
+}
+
+// livesOnly fails if a streamed-out value would be stored again.
+func (vm *streamVM) livesOnly(at int64, items ...any) error {
+	for _, it := range items {
+		if _, ok := it.(streamedVal); ok {
+			return vm.fail(at, "use of an arch2infos value that was already streamed out")
+		}
+	}
+	return nil
+}
+
+// ---- memo ----
+
+func (vm *streamVM) slot(id int) *uint32 {
+	c := id / memoChunk
+	for len(vm.memo) <= c {
+		vm.memo = append(vm.memo, nil)
+	}
+	if vm.memo[c] == nil {
+		vm.memo[c] = make([]uint32, memoChunk)
+	}
+	return &vm.memo[c][id%memoChunk]
+}
+
+func (vm *streamVM) put(id int, v any, at int64) error {
+	if id < 0 || id >= maxStreamMemo {
+		return vm.fail(at, "memo index %d outside 0..%d", id, maxStreamMemo-1)
+	}
+	if err := vm.livesOnly(at, v); err != nil {
+		return err
+	}
+	s := vm.slot(id)
+	if *s == memoLive {
+		delete(vm.live, id)
+	}
+	if container(v) {
+		if vm.live == nil {
+			vm.live = map[int]any{}
+		}
+		vm.live[id] = v
+		*s = memoLive
+	} else {
+		*s = vm.retain(v)
+	}
+	if vm.a2i != nil {
+		vm.since = append(vm.since, id)
+	}
+	vm.memoLen = max(vm.memoLen, id+1)
+	return nil
+}
+
+// retain stores a scalar memo value, deduplicating strings and scalar tuples.
+func (vm *streamVM) retain(v any) uint32 {
+	var k string
+	switch x := v.(type) {
+	case string:
+		k = "s" + x
+	case *types.Tuple:
+		if sk, ok := scalarKey(x); ok {
+			k = "t" + sk
+		}
+	}
+	if k != "" {
+		if i, ok := vm.strIdx[k]; ok {
+			return i
+		}
+	}
+	vm.vals = append(vm.vals, v)
+	i := uint32(len(vm.vals)-1) + memoFirst
+	if k != "" {
+		if vm.strIdx == nil {
+			vm.strIdx = map[string]uint32{}
+		}
+		vm.strIdx[k] = i
+	}
+	return i
+}
+
+// scalarKey encodes a tuple of str/int/float/bool/None for deduplication.
+func scalarKey(t *types.Tuple) (string, bool) {
+	var sb strings.Builder
+	for _, it := range *t {
+		switch x := it.(type) {
+		case string:
+			fmt.Fprintf(&sb, "s%d:%s", len(x), x)
+		case int:
+			fmt.Fprintf(&sb, "i%d;", x)
+		case float64:
+			fmt.Fprintf(&sb, "f%x;", math.Float64bits(x))
+		case bool:
+			fmt.Fprintf(&sb, "b%t;", x)
+		case nil:
+			sb.WriteString("n;")
+		default:
+			return "", false
+		}
+	}
+	return sb.String(), true
+}
+
+// container reports whether v is (or holds) a mutable container or object.
+func container(v any) bool {
+	switch x := v.(type) {
+	case *types.Dict, *types.OrderedDict, *types.List, *types.Set, *types.FrozenSet,
+		*types.GenericObject, *types.Array, *types.ByteArray:
+		return true
+	case *types.Tuple:
+		for _, it := range *x {
+			if container(it) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (vm *streamVM) get(id int, at int64) (any, error) {
+	if id < 0 || id >= vm.memoLen {
+		return nil, vm.fail(at, "memo index %d was never set", id)
+	}
+	s := *vm.slot(id)
+	switch s {
+	case memoAbsent:
+		return nil, vm.fail(at, "memo index %d was never set", id)
+	case memoReleased:
+		return nil, atOffset(at, fmt.Errorf("%w: memo index %d at offset %d", ErrReleased, id, at))
+	case memoLive:
+		return vm.live[id], nil
+	}
+	return vm.vals[s-memoFirst], nil
+}
+
+// release drops the container memo entries set since the last release point.
+func (vm *streamVM) release() {
+	for _, id := range vm.since {
+		s := vm.slot(id)
+		if *s == memoLive {
+			if v := vm.live[id]; v == vm.a2i || v == vm.top || v == vm.meta {
+				continue
+			}
+			delete(vm.live, id)
+			*s = memoReleased
+		}
+	}
+	vm.since = vm.since[:0]
+}
+
+// ---- arch2infos detection ----
+
+// watch runs after every push. It recognises the arch2infos dict (the value
+// of key 'arch2infos' directly in the top-level dict) and, inside a
+// SETITEMS batch into it, hands out the previous (key, value) pair as soon as
+// the next integer key is pushed.
+func (vm *streamVM) watch(at int64) error {
+	if vm.sink == nil {
+		return nil
+	}
+	p := len(vm.stack) - 1
+	if vm.a2i == nil {
+		if p < 2 || p == 0 {
+			return nil
+		}
+		if _, ok := vm.stack[0].(*types.Dict); !ok {
+			return nil
+		}
+		base := 1
+		switch {
+		case len(vm.marks) == 1 && vm.marks[0] == 1:
+		case len(vm.marks) == 0 && p == 2:
+		default:
+			return nil
+		}
+		if (p-base)%2 != 1 || vm.stack[p-1] != "arch2infos" {
+			return nil
+		}
+		switch vm.stack[p].(type) {
+		case *types.Dict, *types.OrderedDict:
+		default:
+			return nil
+		}
+		vm.a2i, vm.top = vm.stack[p], vm.stack[0]
+		for i := base; i+1 < p-1; i += 2 {
+			if vm.stack[i] == "meta_archs" {
+				vm.meta = vm.stack[i+1]
+			}
+		}
+		vm.since = vm.since[:0]
+		vm.started = true
+		return vm.sink.start(vm.meta)
+	}
+	if len(vm.marks) == 0 {
+		return nil
+	}
+	m := vm.marks[len(vm.marks)-1]
+	if m < 1 || vm.stack[m-1] != vm.a2i || p < m+2 || (p-m)%2 != 0 {
+		return nil
+	}
+	if !intKey(vm.stack[p]) || !intKey(vm.stack[p-2]) {
+		return nil
+	}
+	switch vm.stack[p-1].(type) {
+	case *types.Dict, *types.OrderedDict:
+	default:
+		return nil
+	}
+	return vm.emit(p-2, at)
+}
+
+func intKey(v any) bool {
+	switch v.(type) {
+	case int, *big.Int:
+		return true
+	}
+	return false
+}
+
+// emit hands stack[i], stack[i+1] to the sink and drops the value.
+func (vm *streamVM) emit(i int, at int64) error {
+	k, v := vm.stack[i], vm.stack[i+1]
+	vm.stack[i+1] = streamedVal{}
+	vm.release()
+	vm.streamed++
+	if err := vm.sink.entry(k, v); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ---- the VM ----
+
+// load runs one pickle to its STOP and returns its object.
+// sink, if not nil, receives the arch2infos entries of this pickle.
+func (vm *streamVM) load(sink *streamSink) (any, error) {
+	vm.stack, vm.marks = vm.stack[:0], vm.marks[:0]
+	vm.memo, vm.memoLen, vm.vals, vm.strIdx, vm.live, vm.since = nil, 0, nil, nil, nil, nil
+	vm.top, vm.a2i, vm.meta, vm.started, vm.streamed, vm.sink = nil, nil, nil, false, 0, sink
+	for {
+		at := vm.off
+		op, err := vm.readByte()
+		if err != nil {
+			return nil, err
+		}
+		done, v, err := vm.step(op, at)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			vm.stack = vm.stack[:0]
+			return v, nil
+		}
+	}
+}
+
+func (vm *streamVM) step(op byte, at int64) (done bool, result any, err error) {
+	pushArg := func(n int, f func([]byte) any) error {
+		b, err := vm.fixed(n)
+		if err != nil {
+			return err
+		}
+		return vm.push(f(b), at)
+	}
+	switch op {
+	case 0x80: // PROTO
+		b, err := vm.readByte()
+		if err != nil {
+			return false, nil, err
+		}
+		if b > 5 {
+			return false, nil, vm.fail(at, "unsupported protocol %d", b)
+		}
+	case 0x95: // FRAME: only a grouping hint for a streaming reader
+		_, err = vm.fixed(8)
+	case '.': // STOP
+		v, err := vm.pop(at)
+		if err != nil {
+			return false, nil, err
+		}
+		if err := vm.livesOnly(at, v); err != nil {
+			return false, nil, err
+		}
+		return true, v, nil
+	case '(': // MARK
+		if len(vm.marks) >= maxStreamDeep {
+			return false, nil, vm.fail(at, "marks deeper than %d", maxStreamDeep)
+		}
+		if vm.a2i != nil && len(vm.stack) > 0 && vm.stack[len(vm.stack)-1] == vm.a2i {
+			vm.release() // a new batch into arch2infos starts clean
+		}
+		vm.marks = append(vm.marks, len(vm.stack))
+	case '0': // POP
+		if len(vm.marks) > 0 && vm.marks[len(vm.marks)-1] == len(vm.stack) {
+			_, err = vm.popMark(at)
+		} else {
+			_, err = vm.pop(at)
+		}
+	case '1': // POP_MARK
+		_, err = vm.popMark(at)
+	case '2': // DUP
+		var v any
+		if v, err = vm.last(at); err == nil {
+			err = vm.push(v, at)
+		}
+	case 'N':
+		err = vm.push(nil, at)
+	case 0x88:
+		err = vm.push(true, at)
+	case 0x89:
+		err = vm.push(false, at)
+	case 'J':
+		err = pushArg(4, func(b []byte) any { return int(int32(binary.LittleEndian.Uint32(b))) })
+	case 'K':
+		err = pushArg(1, func(b []byte) any { return int(b[0]) })
+	case 'M':
+		err = pushArg(2, func(b []byte) any { return int(binary.LittleEndian.Uint16(b)) })
+	case 'G':
+		err = pushArg(8, func(b []byte) any { return math.Float64frombits(binary.BigEndian.Uint64(b)) })
+	case 0x8a, 0x8b: // LONG1, LONG4
+		n, err := vm.length(map[byte]int{0x8a: 1, 0x8b: 4}[op])
+		if err != nil {
+			return false, nil, err
+		}
+		if op == 0x8b && int32(n) < 0 {
+			return false, nil, vm.fail(at, "negative LONG4 length")
+		}
+		b, err := vm.read(n)
+		if err != nil {
+			return false, nil, err
+		}
+		if len(b) == 0 {
+			err = vm.push(0, at)
+		} else {
+			err = vm.push(decodeLongLE(b), at)
+		}
+	case 'X', 0x8c, 0x8d, 'T', 'U', 'B', 'C', 0x8e: // counted str / bytes
+		size := map[byte]int{'X': 4, 0x8c: 1, 0x8d: 8, 'T': 4, 'U': 1, 'B': 4, 'C': 1, 0x8e: 8}[op]
+		n, err := vm.length(size)
+		if err != nil {
+			return false, nil, err
+		}
+		if op == 'T' && int32(n) < 0 {
+			return false, nil, vm.fail(at, "negative BINSTRING length")
+		}
+		b, err := vm.read(n)
+		if err != nil {
+			return false, nil, err
+		}
+		switch op {
+		case 'B', 'C', 0x8e:
+			err = vm.push(b, at)
+		default:
+			err = vm.push(string(b), at)
+		}
+	case ')':
+		err = vm.push(types.NewTupleFromSlice([]any{}), at)
+	case 't', 'l', 'd', 0x91: // TUPLE, LIST, DICT, FROZENSET
+		items, err := vm.popMark(at)
+		if err != nil {
+			return false, nil, err
+		}
+		if err := vm.livesOnly(at, items...); err != nil {
+			return false, nil, err
+		}
+		var v any
+		switch op {
+		case 't':
+			v = types.NewTupleFromSlice(items)
+		case 'l':
+			v = types.NewListFromSlice(items)
+		case 0x91:
+			for _, it := range items {
+				if !hashable(it) {
+					return false, nil, vm.fail(at, "unhashable frozenset element %T", it)
+				}
+			}
+			v = types.NewFrozenSetFromSlice(items)
+		case 'd':
+			if len(items)%2 != 0 {
+				return false, nil, vm.fail(at, "DICT with an odd number of items")
+			}
+			d := types.NewDict()
+			for i := 0; i < len(items); i += 2 {
+				d.Set(items[i], items[i+1])
+			}
+			v = d
+		}
+		err = vm.push(v, at)
+	case 0x85, 0x86, 0x87: // TUPLE1-3
+		n := int(op - 0x84)
+		items := make([]any, n)
+		for i := n - 1; i >= 0; i-- {
+			if items[i], err = vm.pop(at); err != nil {
+				return false, nil, err
+			}
+		}
+		if err := vm.livesOnly(at, items...); err != nil {
+			return false, nil, err
+		}
+		err = vm.push(types.NewTupleFromSlice(items), at)
+	case ']':
+		err = vm.push(types.NewList(), at)
+	case '}':
+		err = vm.push(types.NewDict(), at)
+	case 0x8f:
+		err = vm.push(types.NewSet(), at)
+	case 'a', 'e': // APPEND, APPENDS
+		var items []any
+		if op == 'a' {
+			v, err := vm.pop(at)
+			if err != nil {
+				return false, nil, err
+			}
+			items = []any{v}
+		} else if items, err = vm.popMark(at); err != nil {
+			return false, nil, err
+		}
+		if err := vm.livesOnly(at, items...); err != nil {
+			return false, nil, err
+		}
+		obj, err := vm.last(at)
+		if err != nil {
+			return false, nil, err
+		}
+		l, ok := obj.(types.ListAppender)
+		if !ok {
+			return false, nil, vm.fail(at, "APPEND to %T", obj)
+		}
+		for _, it := range items {
+			l.Append(it)
+		}
+	case 's', 'u': // SETITEM, SETITEMS
+		var items []any
+		if op == 's' {
+			v, err := vm.pop(at)
+			if err != nil {
+				return false, nil, err
+			}
+			k, err := vm.pop(at)
+			if err != nil {
+				return false, nil, err
+			}
+			items = []any{k, v}
+		} else if items, err = vm.popMark(at); err != nil {
+			return false, nil, err
+		}
+		if len(items)%2 != 0 {
+			return false, nil, vm.fail(at, "SETITEMS with an odd number of items")
+		}
+		obj, err := vm.last(at)
+		if err != nil {
+			return false, nil, err
+		}
+		if vm.a2i != nil && obj == vm.a2i {
+			for i := 0; i < len(items); i += 2 {
+				if _, ok := items[i+1].(streamedVal); ok {
+					continue
+				}
+				vm.stack = append(vm.stack, items[i], items[i+1])
+				err := vm.emit(len(vm.stack)-2, at)
+				vm.stack = vm.stack[:len(vm.stack)-2]
+				if err != nil {
+					return false, nil, err
+				}
+			}
+			vm.release()
+			return false, nil, nil
+		}
+		if err := vm.livesOnly(at, items...); err != nil {
+			return false, nil, err
+		}
+		d, ok := obj.(types.DictSetter)
+		if !ok {
+			return false, nil, vm.fail(at, "SETITEM on %T", obj)
+		}
+		for i := 0; i < len(items); i += 2 {
+			if _, ok := d.(*types.OrderedDict); ok && !mapKey(items[i]) {
+				return false, nil, vm.fail(at, "unhashable OrderedDict key %T", items[i])
+			}
+			d.Set(items[i], items[i+1])
+		}
+	case 0x90: // ADDITEMS
+		items, err := vm.popMark(at)
+		if err != nil {
+			return false, nil, err
+		}
+		if err := vm.livesOnly(at, items...); err != nil {
+			return false, nil, err
+		}
+		obj, err := vm.last(at)
+		if err != nil {
+			return false, nil, err
+		}
+		s, ok := obj.(types.SetAdder)
+		if !ok {
+			return false, nil, vm.fail(at, "ADDITEMS to %T", obj)
+		}
+		for _, it := range items {
+			if !mapKey(it) {
+				return false, nil, vm.fail(at, "unhashable set element %T", it)
+			}
+			s.Add(it)
+		}
+	case 'c': // GLOBAL
+		mod, err := vm.line()
+		if err != nil {
+			return false, nil, err
+		}
+		name, err := vm.line()
+		if err != nil {
+			return false, nil, err
+		}
+		err = vm.global(mod, name, at)
+	case 0x93: // STACK_GLOBAL
+		name, err := vm.pop(at)
+		if err != nil {
+			return false, nil, err
+		}
+		mod, err := vm.pop(at)
+		if err != nil {
+			return false, nil, err
+		}
+		ms, ok1 := mod.(string)
+		ns, ok2 := name.(string)
+		if !ok1 || !ok2 {
+			return false, nil, vm.fail(at, "STACK_GLOBAL of %T %T", mod, name)
+		}
+		err = vm.global(ms, ns, at)
+	case 'R', 0x81: // REDUCE, NEWOBJ
+		args, err := vm.pop(at)
+		if err != nil {
+			return false, nil, err
+		}
+		fn, err := vm.pop(at)
+		if err != nil {
+			return false, nil, err
+		}
+		t, ok := args.(*types.Tuple)
+		if !ok {
+			return false, nil, vm.fail(at, "REDUCE arguments %T, want tuple", args)
+		}
+		if err := vm.livesOnly(at, *t...); err != nil {
+			return false, nil, err
+		}
+		var v any
+		if op == 'R' {
+			c, ok := fn.(types.Callable)
+			if !ok {
+				return false, nil, vm.fail(at, "REDUCE of %T", fn)
+			}
+			v, err = c.Call(*t...)
+		} else {
+			c, ok := fn.(types.PyNewable)
+			if !ok {
+				return false, nil, vm.fail(at, "NEWOBJ of %T", fn)
+			}
+			v, err = c.PyNew(*t...)
+		}
+		if err != nil {
+			return false, nil, atOffset(at, fmt.Errorf("%w: pickle: %v at offset %d", ErrFormat, err, at))
+		}
+		err = vm.push(v, at)
+	case 'b': // BUILD
+		state, err := vm.pop(at)
+		if err != nil {
+			return false, nil, err
+		}
+		if err := vm.livesOnly(at, state); err != nil {
+			return false, nil, err
+		}
+		inst, err := vm.last(at)
+		if err != nil {
+			return false, nil, err
+		}
+		err = build(inst, state)
+		if err != nil {
+			err = vm.fail(at, "BUILD: %v", err)
+		}
+	case 'q', 'r', 0x94: // BINPUT, LONG_BINPUT, MEMOIZE
+		var id int
+		switch op {
+		case 'q':
+			n, e := vm.length(1)
+			id, err = int(n), e
+		case 'r':
+			n, e := vm.length(4)
+			id, err = int(n), e
+		default:
+			id = vm.memoLen
+		}
+		if err != nil {
+			return false, nil, err
+		}
+		v, err := vm.last(at)
+		if err != nil {
+			return false, nil, err
+		}
+		err = vm.put(id, v, at)
+	case 'h', 'j': // BINGET, LONG_BINGET
+		n, err := vm.length(map[byte]int{'h': 1, 'j': 4}[op])
+		if err != nil {
+			return false, nil, err
+		}
+		v, err := vm.get(int(n), at)
+		if err != nil {
+			return false, nil, err
+		}
+		err = vm.push(v, at)
+	case 'P', 'Q':
+		return false, nil, atOffset(at, fmt.Errorf("%w: pickle: persistent id at offset %d (tensor storages are not supported)", ErrSchema, at))
+	default:
+		return false, nil, vm.fail(at, "unsupported opcode 0x%02x", op)
+	}
+	return false, nil, err
+}
+
+// mapKey reports whether v can be a key of a Go map without panicking.
+func mapKey(v any) bool {
+	switch x := v.(type) {
+	case []byte, *types.List, *types.Dict, *types.OrderedDict, *types.Set, types.List, types.Tuple, types.Dict, callable:
+		return false
+	case *types.Tuple:
+		return true // pointer identity, as gopickle
+	case streamedVal:
+		return false
+	default:
+		_ = x
+	}
+	return true
+}
+
+func (vm *streamVM) global(mod, name string, at int64) error {
+	var v any
+	switch mod + "." + name {
+	case "collections.OrderedDict":
+		v = &types.OrderedDictClass{}
+	case "builtins.list":
+		v = &types.List{}
+	case "builtins.dict":
+		v = &types.Dict{}
+	case "__builtin__.object":
+		v = &types.ObjectClass{}
+	case "copy_reg._reconstructor":
+		v = &types.Reconstructor{}
+	default:
+		c, err := findClass(mod, name)
+		if err != nil {
+			return atOffset(at, fmt.Errorf("%w (offset %d)", err, at))
+		}
+		v = c
+	}
+	return vm.push(v, at)
+}
+
+// build is gopickle's BUILD: __setstate__ or __dict__ update.
+func build(inst, state any) error {
+	if obj, ok := inst.(types.PyStateSettable); ok {
+		return obj.PySetState(state)
+	}
+	var slotState any
+	if t, ok := state.(*types.Tuple); ok && t.Len() == 2 {
+		state, slotState = t.Get(0), t.Get(1)
+	}
+	if d, ok := state.(*types.Dict); ok {
+		s, ok := inst.(types.PyDictSettable)
+		if !ok {
+			return fmt.Errorf("instance %T has no __dict__", inst)
+		}
+		for _, e := range *d {
+			if err := s.PyDictSet(e.Key, e.Value); err != nil {
+				return err
+			}
+		}
+	}
+	if d, ok := slotState.(*types.Dict); ok {
+		s, ok := inst.(types.PyAttrSettable)
+		if !ok {
+			return fmt.Errorf("instance %T has no slots", inst)
+		}
+		for _, e := range *d {
+			k, ok := e.Key.(string)
+			if !ok {
+				return fmt.Errorf("slot key %T", e.Key)
+			}
+			if err := s.PySetAttr(k, e.Value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// decodeLongLE is gopickle's LONG decoding (little-endian two's complement;
+// int when it fits in 8 bytes, else *big.Int).
+func decodeLongLE(b []byte) any {
+	neg := b[len(b)-1]&0x80 != 0
+	if len(b) > 8 {
+		be := make([]byte, len(b))
+		for i, c := range b {
+			if neg {
+				c = ^c
+			}
+			be[len(b)-1-i] = c
+		}
+		bi := new(big.Int).SetBytes(be)
+		if neg {
+			bi.Add(bi, big.NewInt(1))
+			bi.Neg(bi)
+		}
+		return bi
+	}
+	var ux, mask uint64
+	for i := len(b) - 1; i >= 0; i-- {
+		ux = ux<<8 | uint64(b[i])
+		mask = mask<<8 | 0xff
+	}
+	if neg {
+		return -(int(^ux&mask) + 1)
+	}
+	return int(ux)
+}
