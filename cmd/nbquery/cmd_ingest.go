@@ -14,7 +14,8 @@ import (
 )
 
 type ingestOptions struct {
-	mapping string
+	mapping      string
+	verifyHashes bool
 }
 
 func newIngestCommand(opts *globalOptions) *cobra.Command {
@@ -40,6 +41,7 @@ failed ingest leaves the store as it was.`,
 		},
 	}
 	cmd.Flags().StringVar(&io.mapping, "mapping", "", "JSON column mapping for a CSV table (nb201, nats-sss)")
+	cmd.Flags().BoolVar(&io.verifyHashes, "verify-hashes", false, "nb101: re-hash every cell's stored spec and check it against its key (about 7 CPU-s more for the full file; the official API does not)")
 	return cmd
 }
 
@@ -66,7 +68,7 @@ func runIngest(ctx context.Context, opts *globalOptions, iopt ingestOptions, ben
 		case index.NATSSSS:
 			res, err = ingest.NATSSSS(ctx, st, p, o)
 		case index.NB101:
-			res, err = ingestNB101(ctx, st, p, o)
+			res, err = ingestNB101(ctx, st, p, o, iopt.verifyHashes)
 		default:
 			return usagef("unknown benchmark %q (want nb201, nats-sss or nb101)", bench)
 		}
