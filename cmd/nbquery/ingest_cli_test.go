@@ -53,7 +53,7 @@ func TestIngestBadInput(t *testing.T) {
 	badArch := strings.Replace(lines[1], "avg_pool_3x3~0", "avg_pool_5x5~0", 1)
 	cases := []struct {
 		name, bench, path string
-		extra            []string
+		extra             []string
 	}{
 		{"truncated pbz2", "nb201", write("meta.pickle.pbz2", meta[:len(meta)/2]), nil},
 		{"not a pickle", "nb201", write("junk.pth", []byte("this is not a torch file at all\n")), nil},
