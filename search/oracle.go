@@ -19,6 +19,8 @@ type Oracle struct {
 	mean    float64 // mean and population std of Target over valid cells
 	std     float64
 	repMean float64 // mean of Report over valid cells with a report
+
+	live *liveState // non-nil for an oracle that trains on demand
 }
 
 // NewOracle checks the vectors and precomputes the optimum. allowed (nil =

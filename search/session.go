@@ -37,6 +37,7 @@ type Session struct {
 	Picks    []Pick    // predictor top-1 marks, if the algorithm has a model
 	Time     []float64 // cumulative simulated training seconds after each query
 	StrictAt int       // queries until an optimal cell was queried; 0 = not yet
+	failed   bool      // a live evaluation failed (Oracle.Err says why)
 	LooseAt  int       // same, also counting an optimal predictor top-1; 0 = not yet
 
 	queried  []bool
@@ -104,6 +105,7 @@ func (s *Session) Reset() {
 	}
 	s.Queries, s.Picks, s.Time = s.Queries[:0], s.Picks[:0], s.Time[:0]
 	s.StrictAt, s.LooseAt = 0, 0
+	s.failed = false
 	for i := range s.classRep {
 		s.classRep[i] = -1
 	}
@@ -118,7 +120,7 @@ func (s *Session) IsOptimal(i int) bool { return s.isOpt[i] }
 // Done reports whether the budget is spent (or the optimum was found under
 // StopAtOptimum).
 func (s *Session) Done() bool {
-	return len(s.Queries) >= s.Budget || (s.StopAtOptimum && s.StrictAt > 0)
+	return s.failed || len(s.Queries) >= s.Budget || (s.StopAtOptimum && s.StrictAt > 0)
 }
 
 // Remaining is the number of queries left.
@@ -153,6 +155,13 @@ func (s *Session) Query(i int) (float64, bool) {
 	}
 	if s.Done() || !s.Oracle.valid[i] {
 		return math.NaN(), false
+	}
+	if s.Oracle.live != nil {
+		if err := s.Oracle.fetch(i); err != nil {
+			// The run stops: Done reports true from now on.
+			s.failed = true
+			return math.NaN(), false
+		}
 	}
 	s.queried[i] = true
 	if s.Dedup {
