@@ -19,6 +19,7 @@ import (
 	"github.com/nbquery/nbquery/index"
 	"github.com/nbquery/nbquery/predictors"
 	"github.com/nbquery/nbquery/search"
+	"github.com/nbquery/nbquery/space/nb201"
 	"github.com/nbquery/nbquery/weaknas"
 )
 
@@ -60,8 +61,13 @@ type Config struct {
 	// KeepIsomorphs queries isomorphic duplicates as distinct cells, as the
 	// papers did; by default a cell isomorphic to a queried one is skipped.
 	KeepIsomorphs bool
-	Workers       int            // parallel runs; 0 = GOMAXPROCS
-	WeakNAS       weaknas.Config // WeakNAS settings (Factory is set from Predictor)
+	Workers       int // parallel runs; 0 = GOMAXPROCS
+	// Live, if set, answers queries by training instead of reading a table
+	// (a space with no table): NB201 cells numbered by their nb201 code,
+	// each evaluated once and shared by all runs. Random, re, ls and
+	// bananas can run on it; WeakNAS needs the labels of the whole space.
+	Live    search.Evaluator `json:"-"`
+	WeakNAS weaknas.Config   // WeakNAS settings (Factory is set from Predictor)
 }
 
 func (c *Config) defaults() {
@@ -227,7 +233,12 @@ func Run(ctx context.Context, st *index.Store, cfg Config, progress io.Writer) (
 		factory = f
 	}
 	var p *problem
-	if cfg.Bench == index.NB101 {
+	if cfg.Live != nil {
+		var err error
+		if p, err = prepareLive(&cfg); err != nil {
+			return nil, err
+		}
+	} else if cfg.Bench == index.NB101 {
 		t, err := st.NB101Table()
 		if err != nil {
 			return nil, fmt.Errorf("experiment: %w", err)
@@ -470,7 +481,12 @@ func execute(ctx context.Context, p *problem, cfg Config, progress io.Writer) (*
 	for _, i := range opt {
 		sum.Optimum = append(sum.Optimum, int(i))
 	}
-	sum.OptimumValue, sum.OptimumReport = ov, p.o.Report[opt[0]]
+	sum.OptimumValue, sum.OptimumReport = ov, math.NaN()
+	if len(opt) > 0 {
+		sum.OptimumReport = p.o.Report[opt[0]]
+	} else {
+		sum.OptimumValue = math.NaN() // a live oracle does not know it
+	}
 	for _, c := range Checkpoints {
 		if c <= cfg.Budget {
 			sum.Checkpoints = append(sum.Checkpoints, c)
@@ -550,6 +566,9 @@ feed:
 	}
 	if firstErr != nil {
 		return nil, firstErr
+	}
+	if err := p.o.Err(); err != nil {
+		return nil, fmt.Errorf("experiment: live evaluation: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("experiment: %w", err)
@@ -650,4 +669,29 @@ func record(p *problem, s *search.Session, algo string, run int, sum *Summary) R
 		r.found = slices.Clone(s.Queries)
 	}
 	return r
+}
+
+// prepareLive sets up an NB201 search whose oracle trains on demand.
+func prepareLive(cfg *Config) (*problem, error) {
+	if cfg.Bench != index.NB201 {
+		return nil, fmt.Errorf("%w: live search is implemented for %s cells, not %q", ErrConfig, index.NB201, cfg.Bench)
+	}
+	if cfg.Constraint != "" || cfg.Objective != "" {
+		return nil, fmt.Errorf("%w: constraints and objectives need a latency table; not with live training", ErrConfig)
+	}
+	for _, a := range cfg.Algos {
+		if strings.HasPrefix(a, "weaknas") {
+			return nil, fmt.Errorf("%w: %s z-scores labels over the whole space, which live training does not have; use random, re, ls or bananas", ErrConfig, a)
+		}
+	}
+	codes := make([]int, nb201.NumCells)
+	for i := range codes {
+		codes[i] = i
+	}
+	sp, err := search.NewNB201(codes)
+	if err != nil {
+		return nil, fmt.Errorf("experiment: %w", err)
+	}
+	o := search.NewLiveOracle(nb201.NumCells, cfg.Live)
+	return &problem{sp: sp, o: o, acc: o.Target}, nil
 }
