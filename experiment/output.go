@@ -33,8 +33,12 @@ func PrintSummary(w io.Writer, s *Summary) error {
 	cfg := s.Config
 	fmt.Fprintf(w, "%s %s: search %s, report %s, hp %s; %d runs x %d queries, seed %d; %d of %d cells valid\n",
 		cfg.Bench, cfg.Dataset, cfg.Target, cfg.Report, cfg.HP, cfg.Runs, cfg.Budget, cfg.Seed, s.ValidCells, s.SpaceSize)
-	fmt.Fprintf(w, "optimum %v: target %.4f, report %.4f; average architecture report %.4f\n",
-		s.Optimum, s.OptimumValue, s.OptimumReport, s.ReportMean)
+	if len(s.Optimum) == 0 {
+		fmt.Fprintln(w, "optimum unknown: labels come from live training, not a table (samples-to-optimum not counted)")
+	} else {
+		fmt.Fprintf(w, "optimum %v: target %.4f, report %.4f; average architecture report %.4f\n",
+			s.Optimum, s.OptimumValue, s.OptimumReport, s.ReportMean)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "algo\tfound\tmean\tmedian\tstd\t95% CI\tloose found\tloose mean\tloose median\tfinal report\tRI %\ttime s\t\n")
 	ci := func(st Stat) string {

@@ -4,18 +4,24 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nbquery/nbquery/experiment"
 	"github.com/nbquery/nbquery/index"
+	"github.com/nbquery/nbquery/search"
+	"github.com/nbquery/nbquery/space/nb201"
+	"github.com/nbquery/nbquery/train"
 )
 
 func init() { extraCommands = append(extraCommands, newExperimentCommand) }
 
 type experimentOptions struct {
 	cfg       experiment.Config
+	live      bool
+	liveTrain train.Config
 	algos     string
 	topDecay  bool
 	init      int
@@ -66,6 +72,20 @@ search), bananas. Hardware-aware: --constraint 'latency:pixel3<=5ms' or
 	f.IntVar(&e.k, "k", 0, "WeakNAS samples per iteration (default 10)")
 	f.IntVar(&e.topN, "top", 0, "WeakNAS top-N pool (default 100)")
 	f.BoolVar(&e.topDecay, "top-decay", false, "WeakNAS: shrink the top-N pool with the 0.96 schedule down to k")
+	// Live search: where no table has the dataset, each queried cell is
+	// trained (once; earlier live results in the store are reused) and
+	// recorded in the store.
+	lt := &e.liveTrain
+	*lt = train.DefaultConfig()
+	f.BoolVar(&e.live, "live", false, "train each queried nb201 cell instead of reading a table (random, re, ls, bananas)")
+	f.StringVar(&lt.DataDir, "data", "", "live: data directory")
+	f.IntVar(&lt.Epochs, "train-epochs", 1, "live: training epochs per cell (the fidelity, --hp of the recorded result)")
+	f.IntVar(&lt.Batch, "train-batch", 64, "live: batch size")
+	f.Float64Var(&lt.LR, "train-lr", 0.05, "live: learning rate")
+	f.IntVar(&lt.C, "train-c", 8, "live: channels")
+	f.IntVar(&lt.N, "train-n", 1, "live: cells per stage")
+	f.IntVar(&lt.MaxTrain, "train-max", 0, "live: at most this many training images (0 = all)")
+	f.Uint64Var(&lt.Seed, "train-seed", 0, "live: training seed (the same for every cell)")
 	return cmd
 }
 
@@ -91,6 +111,15 @@ func runExperiment(ctx context.Context, opts *globalOptions, e experimentOptions
 		return err
 	}
 	defer st.Close()
+	if e.live {
+		if e.liveTrain.DataDir == "" {
+			return usagef("--live needs --data")
+		}
+		lt := e.liveTrain
+		lt.Dataset = c.Dataset
+		c.Live = liveEvaluator(ctx, st, lt, c.Target, c.Report)
+		c.Workers = 1 // training uses both cores already
+	}
 	s, err := experiment.Run(ctx, st, c, opts.progress())
 	if err != nil {
 		return err
@@ -105,4 +134,50 @@ func runExperiment(ctx context.Context, opts *globalOptions, e experimentOptions
 		fmt.Fprintf(w, "wrote %s\n", c.OutDir)
 	}
 	return nil
+}
+
+// liveEvaluator trains NB201 cell `code` with cfg (or reuses a recorded
+// live result of the same cell, dataset, epochs and seed), records it, and
+// answers with the target and report splits' accuracies and the training time.
+func liveEvaluator(ctx context.Context, st *index.Store, cfg train.Config, target, report string) search.Evaluator {
+	key := func(split string) string {
+		switch split {
+		case "valid", index.SetXValid:
+			return "valid-accuracy"
+		case "train":
+			return "train-accuracy"
+		}
+		return "test-accuracy"
+	}
+	return func(code int) (float64, float64, float64, error) {
+		arch := nb201.FromCode(code).String()
+		var m map[string]float64
+		if runs, err := st.Live(index.NB201, arch, cfg.Dataset, cfg.Epochs); err == nil {
+			for _, r := range runs {
+				if r.Seed == cfg.Seed {
+					m = r.Metrics
+				}
+			}
+		}
+		if m == nil {
+			c := cfg
+			c.Arch = arch
+			dir, err := os.MkdirTemp("", "nbquery-live-")
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			defer os.RemoveAll(dir) // checkpoints of a finished run are not needed
+			c.OutDir = dir
+			res, err := train.Run(ctx, c, nil)
+			if err != nil {
+				return 0, 0, 0, fmt.Errorf("train %s: %w", arch, err)
+			}
+			m = res.Metrics()
+			if err := st.PutLive(index.LiveResult{Bench: index.NB201, Arch: arch, Dataset: cfg.Dataset, Epochs: cfg.Epochs,
+				Seed: cfg.Seed, Metrics: m, Config: res.ConfigHash}); err != nil {
+				return 0, 0, 0, err
+			}
+		}
+		return m[key(target)], m[key(report)], m["train-all-time"], nil
+	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+
+	"github.com/nbquery/nbquery/index"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,5 +45,33 @@ func TestTrainThenQueryLive(t *testing.T) {
 	}
 	if _, stderr, code := nbq(t, "--store", store, "train", "nb201", "--arch", arch, "--data", "/nonexistent", "--out", t.TempDir()); code == 0 || !strings.Contains(stderr, "nonexistent") {
 		t.Errorf("missing data exit %d (%s)", code, stderr)
+	}
+}
+
+// TestLiveExperimentCLI searches cells with no table by training them, and
+// records every trained cell in the store.
+func TestLiveExperimentCLI(t *testing.T) {
+	data := "/usr/share/datasets/fashion-mnist"
+	store := filepath.Join(t.TempDir(), "store")
+	out, stderr, code := nbq(t, "--store", store, "-q", "experiment", "--live", "--data", data, "--dataset", "fashion-mnist",
+		"--hp", "1", "--algos", "random", "--runs", "1", "--budget", "2", "--train-max", "300", "--train-c", "4", "--train-batch", "50", "--seed", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "optimum unknown") || !strings.Contains(out, "random") {
+		t.Errorf("summary:\n%s", out)
+	}
+	st, err := index.Open(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	st.ViewCatalog([]byte("live/nb201/"), func(k, v []byte) error { n++; return nil })
+	st.Close()
+	if n != 2 {
+		t.Errorf("%d live results recorded, want the 2 queried cells", n)
+	}
+	if _, stderr, code := nbq(t, "--store", store, "experiment", "--live", "--data", data, "--dataset", "fashion-mnist", "--hp", "1", "--algos", "weaknas"); code != exitUsage {
+		t.Errorf("weaknas live: exit %d (%s)", code, stderr)
 	}
 }
