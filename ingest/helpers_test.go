@@ -2,18 +2,14 @@ package ingest
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"testing"
 
 	"github.com/nbquery/nbquery/index"
+	"github.com/nbquery/nbquery/internal/shared"
 )
 
 // recStore records segments in memory so tests can read frames back.
@@ -147,34 +143,7 @@ func key(ds, hp, set, metric string, seed int) index.Key {
 }
 
 // hashTree returns path -> sha256 of every file under dir ("" if dir is absent).
-func hashTree(t testing.TB, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			if os.IsNotExist(err) {
-				return nil
-			}
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if e.IsDir() {
-			out[rel+"/"] = "dir"
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		s := sha256.Sum256(b)
-		out[rel] = hex.EncodeToString(s[:])
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
+func hashTree(t testing.TB, dir string) map[string]string { return shared.TreeDigest(t, dir) }
 
 func sortedKeys(m map[string]string) []string {
 	ks := make([]string, 0, len(m))

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,23 +8,6 @@ import (
 
 	"github.com/nbquery/nbquery/internal/shared"
 )
-
-func storeSnapshot(t *testing.T, dir string) map[string][32]byte {
-	t.Helper()
-	out := map[string][32]byte{}
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() == "LOCK" {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[p] = sha256.Sum256(b)
-		return nil
-	})
-	return out
-}
 
 // TestIngestBadInput: every bad source exits non-zero with one line naming
 // the file, and leaves the store byte-for-byte as it was.
@@ -64,7 +45,7 @@ func TestIngestBadInput(t *testing.T) {
 			[]byte(`{"index":"index","arch":"arch_str","hp":"200","columns":{"no-such-column":{"dataset":"cifar10","set":"ori-test","metric":"accuracy","epoch":199}}}`))}},
 		{"garbage tfrecord", "nb101", write("x.tfrecord", []byte("0123456789abcdef0123456789")), nil},
 	}
-	before := storeSnapshot(t, store)
+	before := shared.TreeDigest(t, store)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			args := append([]string{"--store", store, "-q", "ingest", c.bench}, c.extra...)
@@ -77,14 +58,8 @@ func TestIngestBadInput(t *testing.T) {
 			if strings.Contains(msg, "\n") || !strings.Contains(msg, filepath.Base(c.path)) {
 				t.Errorf("want one line naming %s, got %q", filepath.Base(c.path), msg)
 			}
-			if after := storeSnapshot(t, store); len(after) != len(before) {
-				t.Errorf("store files %d -> %d", len(before), len(after))
-			} else {
-				for k, v := range before {
-					if after[k] != v {
-						t.Errorf("%s changed", k)
-					}
-				}
+			if d := shared.DiffTrees(before, shared.TreeDigest(t, store)); d != nil {
+				t.Errorf("store changed: %v", d)
 			}
 		})
 	}

@@ -17,21 +17,9 @@ import (
 	"github.com/nbquery/nbquery/space/nb101"
 )
 
-// storeSnapshot lists every file of a store with its content, to check that
-// failed ingests change nothing.
-func storeSnapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.Contains(p, string(filepath.Separator)+"catalog") || d.Name() == "LOCK" {
-			return nil
-		}
-		b, _ := os.ReadFile(p)
-		out[p] = string(b)
-		return nil
-	})
-	return out
-}
+// storeSnapshot digests every file of a store, to check that failed
+// ingests change nothing.
+func storeSnapshot(t *testing.T, dir string) map[string]string { return shared.TreeDigest(t, dir) }
 
 func ingestDummy(t *testing.T) (*index.Store, string, []dummyModel) {
 	t.Helper()
