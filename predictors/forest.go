@@ -64,28 +64,12 @@ func NewForest(cfg ForestConfig, rng *rand.Rand) *Forest {
 
 // Fit trains from scratch on (X, y).
 func (m *Forest) Fit(X mat.Matrix, y []float64) error {
-	n, d, err := checkFit("Forest", X, y)
+	m.d = -1
+	cfg := m.cfg
+	n, d, err := prepareTrees("Forest", X, y, cfg.MaxBins, &m.b, &m.gr, &m.col, &m.fo)
 	if err != nil {
 		return err
 	}
-	if n < 1 {
-		return fmt.Errorf("predictors: Forest.Fit: %d samples: %w", n, ErrTooFew)
-	}
-	if d > maxTreeFeatures {
-		panic(fmt.Sprintf("predictors: Forest.Fit: %d features, at most %d", d, maxTreeFeatures))
-	}
-	m.d = -1
-	cfg := m.cfg
-	raw := rawOf(X)
-	m.col = m.b.fit(raw.Data, n, d, raw.Stride, cfg.MaxBins, m.col)
-	if cap(m.gr.bins) < n*d {
-		m.gr.bins = make([]uint8, n*d)
-	}
-	m.gr.bins = m.gr.bins[:n*d]
-	m.b.transform(m.gr.bins, raw.Data, n, d, raw.Stride)
-	m.gr.b, m.gr.n, m.gr.d = &m.b, n, d
-	m.gr.index()
-	m.fo.reset()
 	m.g, m.h = grow(m.g, n), grow(m.h, n)
 	maxFeat := 0
 	if cfg.MaxFeat < 1 {

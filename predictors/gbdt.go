@@ -77,28 +77,12 @@ func NewGBDT(cfg GBDTConfig, rng *rand.Rand) *GBDT {
 
 // Fit trains from scratch on (X, y).
 func (m *GBDT) Fit(X mat.Matrix, y []float64) error {
-	n, d, err := checkFit("GBDT", X, y)
+	m.d = -1
+	cfg := m.cfg
+	n, d, err := prepareTrees("GBDT", X, y, cfg.MaxBins, &m.b, &m.gr, &m.col, &m.fo)
 	if err != nil {
 		return err
 	}
-	if n < 1 {
-		return fmt.Errorf("predictors: GBDT.Fit: %d samples: %w", n, ErrTooFew)
-	}
-	if d > maxTreeFeatures {
-		panic(fmt.Sprintf("predictors: GBDT.Fit: %d features, at most %d", d, maxTreeFeatures))
-	}
-	m.d = -1
-	cfg := m.cfg
-	raw := rawOf(X)
-	m.col = m.b.fit(raw.Data, n, d, raw.Stride, cfg.MaxBins, m.col)
-	if cap(m.gr.bins) < n*d {
-		m.gr.bins = make([]uint8, n*d)
-	}
-	m.gr.bins = m.gr.bins[:n*d]
-	m.b.transform(m.gr.bins, raw.Data, n, d, raw.Stride)
-	m.gr.b, m.gr.n, m.gr.d = &m.b, n, d
-	m.gr.index()
-	m.fo.reset()
 	m.base, _ = meanStd(y)
 	m.g, m.h, m.pred = grow(m.g, n), grow(m.h, n), grow(m.pred, n)
 	for i := range m.pred {
@@ -160,3 +144,30 @@ func (m *GBDT) predictRange(dst, data []float64, stride, lo, hi int) {
 }
 
 func (m *GBDT) trees() *forest { return &m.fo }
+
+// prepareTrees checks (X, y) and bins X into the grower shared by the tree
+// models' Fit: the quantile bin edges into b and col, the binned matrix and
+// its index into gr, and an empty forest fo. It returns the shape.
+func prepareTrees(name string, X mat.Matrix, y []float64, maxBins int, b *binner, gr *grower, col *[]float64, fo *forest) (n, d int, err error) {
+	n, d, err = checkFit(name, X, y)
+	if err != nil {
+		return 0, 0, err
+	}
+	if n < 1 {
+		return 0, 0, fmt.Errorf("predictors: %s.Fit: %d samples: %w", name, n, ErrTooFew)
+	}
+	if d > maxTreeFeatures {
+		panic(fmt.Sprintf("predictors: %s.Fit: %d features, at most %d", name, d, maxTreeFeatures))
+	}
+	raw := rawOf(X)
+	*col = b.fit(raw.Data, n, d, raw.Stride, maxBins, *col)
+	if cap(gr.bins) < n*d {
+		gr.bins = make([]uint8, n*d)
+	}
+	gr.bins = gr.bins[:n*d]
+	b.transform(gr.bins, raw.Data, n, d, raw.Stride)
+	gr.b, gr.n, gr.d = b, n, d
+	gr.index()
+	fo.reset()
+	return n, d, nil
+}
