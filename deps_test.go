@@ -24,6 +24,7 @@ var allowed = map[string][]string{
 	"ingest/tfrecord":    {"index", "space/..."},
 	"predictors":         {"index", "space/..."},
 	"search":             {"predictors", "index", "space/..."},
+	"search/searchtest":  {"search", "internal/...", "predictors", "index", "space/..."},
 	"weaknas":            {"search", "predictors", "index", "space/..."},
 	"experiment":         {"weaknas", "search", "predictors", "index", "space/..."},
 	"train":              {"predictors", "index", "space/...", "train/..."},
