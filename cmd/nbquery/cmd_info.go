@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -57,7 +58,17 @@ func runInfo(ctx context.Context, opts *globalOptions, keys bool, w io.Writer) e
 			}
 			continue
 		}
-		fmt.Fprintf(w, "%s: %d architectures, %d columns, %d sources\n", name, b.Len(), len(b.Keys()), len(srcs))
+		head := fmt.Sprintf("%d architectures, %d columns", b.Len(), len(b.Keys()))
+		if name == index.NB101 {
+			var parts []string
+			for _, role := range st.NB101Roles() {
+				if t, err := st.NB101TableRole(role); err == nil {
+					parts = append(parts, fmt.Sprintf("%d cells in %s", t.Len(), role))
+				}
+			}
+			head = strings.Join(parts, ", ")
+		}
+		fmt.Fprintf(w, "%s: %s, %d sources\n", name, head, len(srcs))
 		for _, s := range srcs {
 			fmt.Fprintf(w, "  %-14s %12d B  sha256 %.12s  %s\n", s.Kind, s.Size, s.SHA256, s.Path)
 		}
@@ -69,6 +80,26 @@ func runInfo(ctx context.Context, opts *globalOptions, keys bool, w io.Writer) e
 				fmt.Fprintf(w, "  %s  epochs %v\n", k, compactEpochs(b.Epochs(k)))
 			}
 		}
+	}
+	live := map[string]int{}
+	st.ViewCatalog([]byte("live/"), func(k, v []byte) error {
+		parts := strings.SplitN(string(k), "/", 3)
+		if len(parts) > 1 {
+			live[parts[1]]++
+		}
+		return nil
+	})
+	for bench, n := range live {
+		if opts.json {
+			var o jsonObject
+			o.add("bench", bench)
+			o.add("live_runs", n)
+			if err := o.write(w); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(w, "%s: %d live training runs (nbquery train, experiment --live)\n", bench, n)
 	}
 	return nil
 }
