@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +18,7 @@ type ingestOptions struct {
 }
 
 func newIngestCommand(opts *globalOptions) *cobra.Command {
-	var io ingestOptions
+	var iopt ingestOptions
 	cmd := &cobra.Command{
 		Use:   "ingest BENCH PATH...",
 		Short: "Ingest benchmark files into the store (nb201, nats-sss, nb101)",
@@ -37,11 +36,11 @@ Each path is one source. Ingesting the same source twice changes nothing; a
 failed ingest leaves the store as it was.`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runIngest(cmd.Context(), opts, io, args[0], args[1:], opts.stdout)
+			return runIngest(cmd.Context(), opts, iopt, args[0], args[1:], opts.stdout)
 		},
 	}
-	cmd.Flags().StringVar(&io.mapping, "mapping", "", "JSON column mapping for a CSV table (nb201, nats-sss)")
-	cmd.Flags().BoolVar(&io.verifyHashes, "verify-hashes", false, "nb101: re-hash every cell's stored spec and check it against its key (about 7 CPU-s more for the full file; the official API does not)")
+	cmd.Flags().StringVar(&iopt.mapping, "mapping", "", "JSON column mapping for a CSV table (nb201, nats-sss)")
+	cmd.Flags().BoolVar(&iopt.verifyHashes, "verify-hashes", false, "nb101: re-hash every cell's stored spec and check it against its key (about 7 CPU-s more for the full file; the official API does not)")
 	return cmd
 }
 
@@ -100,5 +99,3 @@ func reportIngest(opts *globalOptions, w io.Writer, bench string, res ingest.Res
 		bench, res.Source.Path, res.Source.Kind, res.Source.Size, res.Rows, res.Columns, res.Elapsed.Seconds())
 	return err
 }
-
-var _ = os.Stdout
