@@ -3,7 +3,6 @@ package index
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -153,13 +152,4 @@ func (s *Store) checkArchs(bench string, bm *benchManifest, archs []string) erro
 		}
 	}
 	return nil
-}
-
-// archPath is used by tests.
-func (s *Store) archPath(bench string) string {
-	bm := s.m.Benches[bench]
-	if bm == nil {
-		return ""
-	}
-	return filepath.Join(s.dir, bm.Archs)
 }

@@ -344,13 +344,6 @@ func getOr(m metricPlan, row int, def float64) (float64, bool) {
 	return def, false
 }
 
-func (b *Bench) valueOrNaN(row int, k Key, epoch int) float64 {
-	if v, ok := b.value(row, k, epoch); ok {
-		return v
-	}
-	return math.NaN()
-}
-
 func (b *Bench) unavailable(row int, k Key, epoch int) error {
 	if !b.Has(k) {
 		return fmt.Errorf("%w: %s of %s (%s, hp %s, seed %s) is not in the store", ErrUnavailable, k.Metric, k.Set, k.Dataset, k.HP, seedName(k.Seed))

@@ -1,5 +1,0 @@
-package index
-
-import "sort"
-
-func sortStrings(s []string) { sort.Strings(s) }
