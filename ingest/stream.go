@@ -622,14 +622,8 @@ func (vm *streamVM) step(op byte, at int64) (done bool, result any, err error) {
 	case 0x8f:
 		err = vm.push(types.NewSet(), at)
 	case 'a', 'e': // APPEND, APPENDS
-		var items []any
-		if op == 'a' {
-			v, err := vm.pop(at)
-			if err != nil {
-				return false, nil, err
-			}
-			items = []any{v}
-		} else if items, err = vm.popMark(at); err != nil {
+		items, err := vm.popItems(at, op == 'a', 1)
+		if err != nil {
 			return false, nil, err
 		}
 		if err := vm.livesOnly(at, items...); err != nil {
@@ -647,18 +641,8 @@ func (vm *streamVM) step(op byte, at int64) (done bool, result any, err error) {
 			l.Append(it)
 		}
 	case 's', 'u': // SETITEM, SETITEMS
-		var items []any
-		if op == 's' {
-			v, err := vm.pop(at)
-			if err != nil {
-				return false, nil, err
-			}
-			k, err := vm.pop(at)
-			if err != nil {
-				return false, nil, err
-			}
-			items = []any{k, v}
-		} else if items, err = vm.popMark(at); err != nil {
+		items, err := vm.popItems(at, op == 's', 2)
+		if err != nil {
 			return false, nil, err
 		}
 		if len(items)%2 != 0 {
@@ -935,4 +919,22 @@ func decodeLongLE(b []byte) any {
 		return -(int(^ux&mask) + 1)
 	}
 	return int(ux)
+}
+
+// popItems pops the operands of an APPEND/SETITEM (single: the top n
+// values, in stack order) or of their batched forms (everything above the
+// last MARK).
+func (vm *streamVM) popItems(at int64, single bool, n int) ([]any, error) {
+	if !single {
+		return vm.popMark(at)
+	}
+	items := make([]any, n)
+	for i := n - 1; i >= 0; i-- {
+		v, err := vm.pop(at)
+		if err != nil {
+			return nil, err
+		}
+		items[i] = v
+	}
+	return items, nil
 }
