@@ -19,7 +19,7 @@ all:
 
 .PHONY: build
 build:
-	$(GO) build -tags '$(TAGS)' -o bin/nbquery ./cmd/nbquery
+	$(GO) build -tags '$(TAGS)' -ldflags "-X main.commit=$$(git rev-parse --short=12 HEAD 2>/dev/null)" -o bin/nbquery ./cmd/nbquery
 
 .PHONY: test
 test:

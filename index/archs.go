@@ -3,6 +3,7 @@ package index
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -31,6 +32,27 @@ func archCode(bench, arch string) int {
 		return c.Code()
 	}
 	return -1
+}
+
+// archError says which part of a malformed arch string is wrong; it matches
+// ErrInvalid.
+func archError(bench, arch string) error {
+	var err error
+	switch bench {
+	case NB201:
+		_, err = nb201.Parse(arch)
+	case NATSSSS:
+		_, err = sss.Parse(arch)
+	}
+	if err == nil {
+		return fmt.Errorf("%w: %q has no code in %s", ErrNotFound, arch, bench)
+	}
+	// The parser's message without its package prefix.
+	msg := err.Error()
+	if i := strings.Index(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	return Invalidf("malformed %s architecture: %s", bench, msg)
 }
 
 // spaceSize is the number of codes of a benchmark's space (0 if none).

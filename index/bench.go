@@ -357,7 +357,7 @@ func (b *Bench) IndexOfCode(code int) (int, error) {
 func (b *Bench) Index(arch string) (int, error) {
 	code := archCode(b.name, arch)
 	if code < 0 {
-		return 0, fmt.Errorf("%w: %q is not a valid %s architecture", ErrNotFound, arch, b.name)
+		return 0, archError(b.name, arch)
 	}
 	return b.IndexOfCode(code)
 }

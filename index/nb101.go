@@ -97,7 +97,7 @@ func ParseNB101Metric(s string) (NB101Metric, error) {
 			return NB101Metric(i), nil
 		}
 	}
-	return 0, fmt.Errorf("%w: unknown NB101 metric %q (want one of %s)", ErrNotFound, s, strings.Join(nb101MetricNames[:], ", "))
+	return 0, &InvalidValue{Name: "NB101 metric", Value: s, Valid: nb101MetricNames[:]}
 }
 
 // NB101Run is one training repeat at one budget (api.py's data_point).

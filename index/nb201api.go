@@ -3,8 +3,11 @@ package index
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,7 +63,7 @@ func ParseSeedPolicy(s string, r *rand.Rand) (SeedPolicy, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		return SeedPolicy{}, fmt.Errorf("index: seed policy %q: want mean, random or a seed number", s)
+		return SeedPolicy{}, &InvalidValue{Name: "seed policy", Value: s, Valid: []string{"mean", "random", "<seed number>"}}
 	}
 	return FixedSeed(n), nil
 }
@@ -69,7 +72,7 @@ func ParseSeedPolicy(s string, r *rand.Rand) (SeedPolicy, error) {
 func LastEpoch(hp string) (int, error) {
 	n, err := strconv.Atoi(hp)
 	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("index: hp %q: want the number of training epochs (12 or 200; 01, 12 or 90 for the size space)", hp)
+		return 0, &InvalidValue{Name: "hp", Value: hp, Note: "want the number of training epochs", Valid: []string{"12", "200", "01", "90"}}
 	}
 	return n - 1, nil
 }
@@ -80,7 +83,7 @@ func checkDataset(d string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: unknown dataset %q (want one of %s)", ErrNotFound, d, strings.Join(Datasets, ", "))
+	return &InvalidValue{Name: "dataset", Value: d, Valid: Datasets}
 }
 
 // ResolveSplit maps a user-facing split to the dataset and stored set, with
@@ -114,9 +117,10 @@ func ResolveSplit(dataset, split string) (string, string, error) {
 		case "cifar100", "ImageNet16-120":
 			return dataset, SetOriTest, nil
 		}
-		return "", "", fmt.Errorf("%w: %s has no valtest split", ErrUnavailable, dataset)
+		return "", "", &InvalidValue{Name: "split", Value: split, Note: dataset + " has no valtest split",
+			Valid: []string{"train", "valid", "test", SetXValid, SetOriTest}}
 	}
-	return "", "", fmt.Errorf("%w: unknown split %q (want train, valid, test, valtest, x-valid, x-test or ori-test)", ErrNotFound, split)
+	return "", "", &InvalidValue{Name: "split", Value: split, Valid: Splits}
 }
 
 // Seeds returns the seeds stored for (dataset, hp) over the whole benchmark,
@@ -156,7 +160,7 @@ type SetInfo struct {
 // checkRow validates a row index.
 func (b *Bench) checkRow(row int) error {
 	if row < 0 || (b.n > 0 && row >= b.n) {
-		return fmt.Errorf("%w: index %d outside [0, %d)", ErrNotFound, row, b.n)
+		return Invalidf("index %d outside [0, %d)", row, b.n)
 	}
 	return nil
 }
@@ -199,6 +203,31 @@ func (b *Bench) hasMeanOnly(dataset, hp string) bool {
 	return false
 }
 
+// setsOf lists the sets with a stored accuracy for (dataset, hp) and the
+// sources that hold them, e.g. "x-valid (cifar10_avg.csv), ori-test (...)".
+func (b *Bench) setsOf(dataset, hp string) string {
+	srcs := map[string]map[string]bool{}
+	for k, refs := range b.cols {
+		if k.Dataset == dataset && k.HP == hp && k.Metric == MetricAccuracy {
+			if srcs[k.Set] == nil {
+				srcs[k.Set] = map[string]bool{}
+			}
+			for _, r := range refs {
+				srcs[k.Set][filepath.Base(r.seg.sm.Source.Path)] = true
+			}
+		}
+	}
+	if len(srcs) == 0 {
+		return "none"
+	}
+	var parts []string
+	for set, m := range srcs {
+		parts = append(parts, fmt.Sprintf("%s (%s)", set, strings.Join(slices.Sorted(maps.Keys(m)), ", ")))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ", ")
+}
+
 func (b *Bench) meanSource(dataset, hp string) string {
 	for k, refs := range b.cols {
 		if k.Dataset == dataset && k.HP == hp && k.Seed == SeedMean && len(refs) > 0 {
@@ -220,11 +249,11 @@ func (b *Bench) GetMetrics(row int, dataset, hp, set string, epoch int, p SeedPo
 	if err != nil {
 		return SetInfo{}, err
 	}
+	if epoch < -1 || epoch > last {
+		return SetInfo{}, Invalidf("epoch %d outside [0, %d] for hp %s (epochs are 0-based; -1 is the last)", epoch, last, hp)
+	}
 	if epoch < 0 {
 		epoch = last
-	}
-	if epoch > last {
-		return SetInfo{}, fmt.Errorf("%w: epoch %d outside [0, %d] for hp %s", ErrUnavailable, epoch, last, hp)
 	}
 	sp := b.plan(dataset, hp, set, epoch, last)
 	nan := math.NaN()
@@ -274,7 +303,12 @@ func (b *Bench) GetMetrics(row int, dataset, hp, set string, epoch int, p SeedPo
 		}
 		acc, ok := s.acc.get(row)
 		if !ok {
-			return SetInfo{}, b.unavailable(row, Key{dataset, hp, set, MetricAccuracy, s.seed}, epoch)
+			k := Key{dataset, hp, set, MetricAccuracy, s.seed}
+			if p.Mode == SeedAverage {
+				// The mean was asked: name it, not the seed that lacks the set.
+				k.Seed = SeedMean
+			}
+			return SetInfo{}, b.unavailable(row, k, epoch)
 		}
 		accSum += acc
 		n++
@@ -346,7 +380,8 @@ func getOr(m metricPlan, row int, def float64) (float64, bool) {
 
 func (b *Bench) unavailable(row int, k Key, epoch int) error {
 	if !b.Has(k) {
-		return fmt.Errorf("%w: %s of %s (%s, hp %s, seed %s) is not in the store", ErrUnavailable, k.Metric, k.Set, k.Dataset, k.HP, seedName(k.Seed))
+		return fmt.Errorf("%w: %s of %s (%s, hp %s, seed %s) is not in the store; stored sets for %s hp %s: %s",
+			ErrUnavailable, k.Metric, k.Set, k.Dataset, k.HP, seedName(k.Seed), k.Dataset, k.HP, b.setsOf(k.Dataset, k.HP))
 	}
 	return fmt.Errorf("%w: %s %s of index %d on %s hp %s seed %s at epoch %d (recorded epochs: %s)",
 		ErrUnavailable, k.Set, k.Metric, row, k.Dataset, k.HP, seedName(k.Seed), epoch, epochsString(b.Epochs(k)))

@@ -75,7 +75,7 @@ func (b *Bench) Value(row int, q Query) (float64, error) {
 	case MetricPerTime:
 		v = s.PerTime
 	default:
-		return 0, fmt.Errorf("%w: unknown metric %q (want accuracy, loss, per-time, all-time, params, flops, latency or hw:<device>)", ErrNotFound, m)
+		return 0, &InvalidValue{Name: "metric", Value: m, Valid: Metrics}
 	}
 	if math.IsNaN(v) {
 		return 0, fmt.Errorf("%w: %s %s of index %d on %s hp %s", ErrUnavailable, set, m, row, dataset, q.HP)

@@ -211,13 +211,28 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"no hp", []string{"query", "nb201", "--index", "1", "--dataset", "cifar10"}, exitUsage, "--hp is required"},
 		{"both arch and index", []string{"query", "nb201", "--index", "1", "--arch", "x", "--dataset", "cifar10", "--hp", "200"}, exitUsage, "exactly one"},
-		{"bad arch", []string{"query", "nb201", "--arch", "|conv~0|", "--dataset", "cifar10", "--hp", "200"}, exitNotFound, "not a valid"},
-		{"index out of range", []string{"query", "nb201", "--index", "15625", "--dataset", "cifar10", "--hp", "200"}, exitNotFound, "outside"},
-		{"unknown dataset", []string{"query", "nb201", "--index", "1", "--dataset", "mnist", "--hp", "200"}, exitNotFound, "unknown dataset"},
+		{"bad arch", []string{"query", "nb201", "--arch", "|conv~0|", "--dataset", "cifar10", "--hp", "200"}, exitUsage, "want 3 node groups"},
+		{"bad op", []string{"query", "nb201", "--arch", "|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--dataset", "cifar10", "--hp", "200"}, exitUsage, `unknown op "conv"`},
+		{"index out of range", []string{"query", "nb201", "--index", "15625", "--dataset", "cifar10", "--hp", "200"}, exitUsage, "outside [0, 15625)"},
+		{"unknown dataset", []string{"query", "nb201", "--index", "1", "--dataset", "mnist", "--hp", "200"}, exitUsage, "valid: cifar10-valid, cifar10, cifar100, ImageNet16-120"},
+		{"dataset cifar-10", []string{"query", "nb201", "--index", "1", "--dataset", "cifar-10", "--hp", "200"}, exitUsage, `(did you mean "cifar10"?); valid: cifar10-valid,`},
+		{"dataset CIFAR10", []string{"top", "nb201", "--dataset", "CIFAR10", "--hp", "200"}, exitUsage, `(did you mean "cifar10"?)`},
+		{"dataset imagenet16-120", []string{"stats", "nb201", "--dataset", "imagenet16-120", "--hp", "200"}, exitUsage, `(did you mean "ImageNet16-120"?)`},
+		{"unknown split", []string{"top", "nb201", "--dataset", "cifar10", "--hp", "200", "--split", "tset"}, exitUsage, `(did you mean "test"?); valid: train, valid, test, valtest, x-valid, x-test, ori-test`},
+		{"no valtest", []string{"top", "nb201", "--dataset", "cifar10-valid", "--hp", "200", "--split", "valtest"}, exitUsage, "cifar10-valid has no valtest split"},
+		{"unknown metric", []string{"top", "nb201", "--dataset", "cifar10", "--hp", "200", "--metric", "acc"}, exitUsage, `(did you mean "accuracy"?); valid: accuracy, loss,`},
+		{"negative epoch", []string{"query", "nb201", "--index", "1", "--dataset", "cifar10-valid", "--hp", "200", "--epoch", "-2"}, exitUsage, "0-based"},
+		{"epoch past schedule", []string{"top", "nb201", "--dataset", "cifar10-valid", "--hp", "200", "--epoch", "200"}, exitUsage, "epoch 200 outside [0, 199]"},
+		{"bad hp", []string{"top", "nb201", "--dataset", "cifar10-valid", "--hp", "x"}, exitUsage, `unknown hp "x"`},
+		{"bad seed policy", []string{"top", "nb201", "--dataset", "cifar10-valid", "--hp", "200", "--seed", "meen"}, exitUsage, "valid: mean, random"},
 		{"unrecorded epoch", []string{"query", "nb201", "--index", "1", "--dataset", "cifar10-valid", "--hp", "200", "--epoch", "5"}, exitNotFound, "not recorded"},
+		{"mean names mean", []string{"top", "nb201", "--dataset", "cifar10-valid", "--hp", "200", "--split", "x-test"}, exitNotFound, "seed mean) is not in the store; stored sets"},
 		{"unknown device", []string{"top", "nb201", "--metric", "hw:tpu"}, exitNotFound, "device"},
 		{"unknown command", []string{"frobnicate"}, exitUsage, "unknown command"},
-		{"unknown bench", []string{"top", "nb999", "--dataset", "cifar10", "--hp", "200"}, exitNotFound, "not in the store"},
+		{"unknown bench", []string{"top", "nb-201", "--dataset", "cifar10", "--hp", "200"}, exitUsage, `unknown benchmark "nb-201" (did you mean "nb201"?); valid: nb201, nats-sss, nb101`},
+		{"bad hash", []string{"query", "nb101", "--hash", "xyz"}, exitUsage, "hash"},
+		{"bad nb101 epochs", []string{"query", "nb101", "--hash", "02e5a0247bbdcf2860b7e96f74961594", "--epochs", "100"}, exitUsage, "4, 12, 36, 108"},
+		{"no store", []string{"--store", "/nonexistent/nbquery-store", "info"}, exitNotFound, "no store at /nonexistent/nbquery-store"},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			_, stderr, code := nbq(t, append([]string{"--store", store}, test.args...)...)
@@ -226,6 +241,9 @@ func TestExitCodes(t *testing.T) {
 			}
 			if !strings.Contains(stderr, test.msg) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 				t.Errorf("stderr = %q, want one line containing %q", stderr, test.msg)
+			}
+			if m := pkgPrefix.FindString(strings.TrimPrefix(stderr, "nbquery: ")); m != "" {
+				t.Errorf("stderr = %q leaks a package prefix %q", stderr, m)
 			}
 		})
 	}

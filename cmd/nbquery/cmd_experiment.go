@@ -16,7 +16,10 @@ import (
 	"github.com/nbquery/nbquery/train"
 )
 
-func init() { extraCommands = append(extraCommands, newExperimentCommand) }
+func init() {
+	extraCommands = append(extraCommands, newExperimentCommand)
+	usageSentinels = append(usageSentinels, experiment.ErrConfig)
+}
 
 type experimentOptions struct {
 	cfg       experiment.Config

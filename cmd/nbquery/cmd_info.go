@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -26,6 +29,9 @@ func newInfoCommand(opts *globalOptions) *cobra.Command {
 }
 
 func runInfo(ctx context.Context, opts *globalOptions, keys bool, w io.Writer) error {
+	if _, err := os.Stat(opts.storeDir()); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: no store at %s (create one with nbquery ingest, or pass --store)", index.ErrNotFound, opts.storeDir())
+	}
 	st, err := index.Open(opts.storeDir())
 	if err != nil {
 		return err

@@ -110,7 +110,7 @@ func nb101Hash(f nb101QueryOptions) (nb101.Hash, error) {
 	}
 	spec, err := nb101.NewSpec(m, strings.Split(f.ops, ","))
 	if err != nil {
-		return nb101.Hash{}, fmt.Errorf("%w: %v", index.ErrNotFound, err)
+		return nb101.Hash{}, usageError{err}
 	}
 	return spec.Hash(), nil
 }

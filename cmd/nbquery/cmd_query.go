@@ -62,8 +62,8 @@ random (one seed, drawn from --rand-seed) or a seed number.`,
 }
 
 func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench string, haveIndex bool, w io.Writer) error {
-	if bench != index.NB201 && bench != index.NATSSSS {
-		return usagef("unknown benchmark %q (want nb201, nats-sss or nb101)", bench)
+	if err := index.CheckBench(bench); err != nil {
+		return err
 	}
 	if (q.arch == "") == !haveIndex {
 		return usagef("give exactly one of --arch or --index")
@@ -73,6 +73,9 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 	}
 	if q.hp == "" {
 		return usagef("--hp is required (the number of training epochs, e.g. 200 or 12)")
+	}
+	if q.epoch < -1 {
+		return usagef("--epoch %d: epochs are 0-based (-1 or no flag: the last)", q.epoch)
 	}
 	rng := rand.New(rand.NewPCG(opts.randSeed, 0))
 	policy, err := index.ParseSeedPolicy(q.seed, rng)
@@ -103,7 +106,7 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 			return err
 		}
 	} else if row < 0 || row >= b.Len() {
-		return fmt.Errorf("%w: index %d outside [0, %d)", index.ErrNotFound, row, b.Len())
+		return usagef("--index %d outside [0, %d)", row, b.Len())
 	}
 	arch, _ := b.Arch(row)
 	last, err := index.LastEpoch(q.hp)

@@ -43,6 +43,9 @@ func (m *metricQuery) query(opts *globalOptions) (index.Query, error) {
 	if m.hp == "" && !strings.HasPrefix(m.metric, "hw:") {
 		return index.Query{}, usagef("--hp is required (the number of training epochs, e.g. 200 or 12)")
 	}
+	if m.epoch < -1 {
+		return index.Query{}, usagef("--epoch %d: epochs are 0-based (-1 or no flag: the last)", m.epoch)
+	}
 	p, err := index.ParseSeedPolicy(m.seed, rand.New(rand.NewPCG(opts.randSeed, 0)))
 	if err != nil {
 		return index.Query{}, usageError{err}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,9 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/nbquery/nbquery/experiment"
 	"github.com/nbquery/nbquery/index"
-	"github.com/nbquery/nbquery/space/nb101"
 )
 
 // Exit codes.
@@ -35,14 +32,6 @@ type globalOptions struct {
 	stderr   io.Writer
 }
 
-// usageError marks a command-line mistake (exit code 2).
-type usageError struct{ err error }
-
-func (u usageError) Error() string { return u.err.Error() }
-func (u usageError) Unwrap() error { return u.err }
-
-func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
-
 func newRootCommand(opts *globalOptions) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "nbquery",
@@ -57,6 +46,8 @@ Exit codes: 0 success, 1 error, 2 usage, 3 not found or not recorded, 130 cancel
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.Version = versionString()
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(opts.stdout)
 	root.SetErr(opts.stderr)
 	pf := root.PersistentFlags()
@@ -65,6 +56,7 @@ Exit codes: 0 success, 1 error, 2 usage, 3 not found or not recorded, 130 cancel
 	pf.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress bars")
 	pf.Uint64Var(&opts.randSeed, "rand-seed", 1, "seed of the random source (for --seed random and sampling)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newVersionCommand(opts))
 	root.AddCommand(
 		newIngestCommand(opts),
 		newQueryCommand(opts),
@@ -99,22 +91,6 @@ func (o *globalOptions) progress() io.Writer {
 	return o.stderr
 }
 
-// exitCode maps an error to the process exit code.
-func exitCode(err error) int {
-	var u usageError
-	switch {
-	case err == nil:
-		return exitOK
-	case errors.Is(err, context.Canceled):
-		return exitCancelled
-	case errors.As(err, &u), errors.Is(err, experiment.ErrConfig):
-		return exitUsage
-	case errors.Is(err, index.ErrNotFound), errors.Is(err, index.ErrUnavailable), errors.Is(err, nb101.ErrOutOfDomain):
-		return exitNotFound
-	}
-	return exitError
-}
-
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -123,17 +99,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "nbquery: %v\n", oneLine(err.Error()))
+		fmt.Fprintf(stderr, "nbquery: %s\n", userMessage(err))
 	}
-	code := exitCode(err)
-	if err != nil && code == exitOK {
-		code = exitError
-	}
-	// cobra reports unknown commands and flags as plain errors.
-	if err != nil && code == exitError && isCobraUsage(err) {
-		code = exitUsage
-	}
-	return code
+	return exitCode(err)
 }
 
 func main() {

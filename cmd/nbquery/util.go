@@ -84,6 +84,9 @@ func writeJSONValue(w io.Writer, v any) error {
 // openBench opens the store and one of its table benchmarks; the caller
 // closes the store.
 func openBench(opts *globalOptions, name string) (*index.Store, *index.Bench, error) {
+	if err := index.CheckBench(name); err != nil {
+		return nil, nil, err
+	}
 	st, err := index.Open(opts.storeDir())
 	if err != nil {
 		return nil, nil, err

@@ -104,6 +104,12 @@ func (r *Reader) Next() ([]byte, error) {
 	}
 	length := binary.LittleEndian.Uint64(hdr[:8])
 	if got, want := MaskedCRC(hdr[:8]), binary.LittleEndian.Uint32(hdr[8:]); got != want {
+		if r.rec == 0 && r.off == 0 {
+			// The first header of the file: most likely not a TFRecord at all,
+			// and the "length" is whatever bytes the file starts with.
+			return nil, r.errorf(fmt.Errorf("%w: not a TFRecord file (its first 12 bytes are no record header; "+
+				"NB101 partial tables must end in .csv or .json)", ErrCRC))
+		}
 		return nil, r.errorf(fmt.Errorf("%w: length header (length %d): stored %#08x, computed %#08x", ErrCRC, length, want, got))
 	}
 	if length > MaxRecordLen {
