@@ -252,7 +252,7 @@ func (j *job) csv() error {
 
 // readCSV parses the table from r (which it reads to EOF) and writes it.
 func (j *job) readCSV(r io.Reader, size int64) error {
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(&lineLimitReader{r: r, max: j.lim.CSVLine, line: 1})
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err != nil {
@@ -263,7 +263,7 @@ func (j *job) readCSV(r io.Reader, size int64) error {
 	if m == nil {
 		if m = mappingForHeader(header); m == nil {
 			return &ParseError{File: j.path, Line: 1, Offset: -1, Field: "header",
-				Err: fmt.Errorf("%w: unrecognised CSV layout (columns %s); pass a column mapping", ErrUnknownSource, strings.Join(header, ","))}
+				Err: fmt.Errorf("%w: unrecognised CSV layout (columns %s); pass a column mapping", ErrUnknownSource, Quote(strings.Join(header, ",")))}
 		}
 	}
 	pos := map[string]int{}
@@ -387,19 +387,19 @@ func (j *job) readCSV(r io.Reader, size int64) error {
 		if idxField >= 0 {
 			idx, err = strconv.Atoi(strings.TrimSpace(rec[idxField]))
 			if err != nil || idx < 0 || idx >= space {
-				return rowErr(m.Index, fmt.Errorf("%w: index %q is not in 0..%d", ErrArch, rec[idxField], space-1))
+				return rowErr(m.Index, fmt.Errorf("%w: index %s is not in 0..%d", ErrArch, Quote(rec[idxField]), space-1))
 			}
 			if stored != nil && archField >= 0 && (idx >= len(stored) || stored[idx] != arch) {
 				want := "none"
 				if idx < len(stored) {
 					want = stored[idx]
 				}
-				return rowErr(m.Arch, fmt.Errorf("%w: index %d is %q here, %q in the store", ErrArch, idx, arch, want))
+				return rowErr(m.Arch, fmt.Errorf("%w: index %d is %s here, %q in the store", ErrArch, idx, Quote(arch), want))
 			}
 		} else {
 			var ok bool
 			if idx, ok = storedIdx[arch]; !ok {
-				return rowErr(m.Arch, fmt.Errorf("%w: %q is not in the store's architecture list", ErrArch, arch))
+				return rowErr(m.Arch, fmt.Errorf("%w: %s is not in the store's architecture list", ErrArch, Quote(arch)))
 			}
 		}
 		if prev, dup := rowLine[idx]; dup {
@@ -413,7 +413,7 @@ func (j *job) readCSV(r io.Reader, size int64) error {
 			v := math.NaN()
 			if s != "" {
 				if v, err = strconv.ParseFloat(s, 64); err != nil {
-					return rowErr(c.name, fmt.Errorf("%w: %q is not a number", ErrFormat, s))
+					return rowErr(c.name, fmt.Errorf("%w: %s is not a number", ErrFormat, Quote(s)))
 				}
 			}
 			c.values = append(c.values, v)
@@ -462,6 +462,9 @@ func (j *job) readCSV(r io.Reader, size int64) error {
 }
 
 func csvErr(err error) error {
+	if errors.Is(err, ErrLimit) {
+		return err
+	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		return fmt.Errorf("%w: %v", ErrFormat, err)

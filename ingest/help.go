@@ -53,7 +53,7 @@ func helpArchs(file, bench string, obj any) ([]string, error) {
 		s, ok := k.(string)
 		i, ok2 := asInt(v)
 		if !ok || !ok2 {
-			return fmt.Errorf("%w: entry %v: %v", ErrSchema, k, v)
+			return fmt.Errorf("%w: entry %s: %s", ErrSchema, describe(k), describe(v))
 		}
 		if err := checkArch(bench, s); err != nil {
 			return err

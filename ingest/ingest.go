@@ -37,6 +37,9 @@ type Options struct {
 	// Mapping, if set, imports a CSV file through this column mapping
 	// instead of recognising its layout from the header.
 	Mapping *Mapping
+	// Limits bound the time and memory spent on hostile input; zero
+	// fields take DefaultLimits.
+	Limits Limits
 	// Progress receives a progress bar for ingests that run longer than
 	// about a second; nil is silent.
 	Progress io.Writer
@@ -103,6 +106,7 @@ type job struct {
 	res   Result
 	bar   *progress
 	ncol  int
+	lim   Limits // opt.Limits with defaults
 }
 
 func ingest(ctx context.Context, st store, bench, path string, opt Options) (Result, error) {
@@ -118,7 +122,7 @@ func ingest(ctx context.Context, st store, bench, path string, opt Options) (Res
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest: %s: %w", path, err)
 	}
-	j := &job{ctx: ctx, st: st, bench: bench, path: path, opt: opt, w: w, bar: newProgress(opt.Progress, path)}
+	j := &job{ctx: ctx, st: st, bench: bench, path: path, opt: opt, w: w, bar: newProgress(opt.Progress, path), lim: opt.Limits.withDefaults()}
 	j.res.Source = index.Source{Path: path, Kind: kind}
 	switch kind {
 	case KindNATSDir:

@@ -1,11 +1,12 @@
 package ingest
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +34,29 @@ func decodePbz2(data []byte, limit int64) (any, error) {
 	}
 	if end != len(raw) {
 		return nil, fmt.Errorf("%w: pickle: %d trailing bytes after STOP at offset %d", ErrFormat, len(raw)-end, end)
+	}
+	return obj, nil
+}
+
+// decodeArchFile decompresses and unpickles one NATS meta or per-arch
+// .pickle.pbz2 within lim: at most lim.ArchFile decompressed bytes, run
+// through the streaming VM (depth limit, no re-walks of shared objects)
+// with a live budget of 4*lim.ArchFile, so that the lim.workers() files
+// decoded at once stay within lim.Memory.
+func decodeArchFile(ctx context.Context, data []byte, lim Limits) (any, error) {
+	raw, err := readBzip2(data, lim.ArchFile)
+	if err != nil {
+		return nil, err
+	}
+	vl := lim
+	vl.PickleLive = min(lim.PickleLive, 4*lim.ArchFile)
+	vm := newStreamVM(ctx, bytes.NewReader(raw), vl)
+	obj, err := vm.load(nil)
+	if err != nil {
+		return nil, err
+	}
+	if vm.off != int64(len(raw)) {
+		return nil, atOffset(vm.off, fmt.Errorf("%w: pickle: %d trailing bytes after STOP at offset %d", ErrFormat, int64(len(raw))-vm.off, vm.off))
 	}
 	return obj, nil
 }
@@ -116,7 +140,7 @@ func (j *job) natsDir() error {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	dig.set(natsMeta, mb)
-	obj, err := decodePbz2(mb, maxArchPickle)
+	obj, err := decodeArchFile(j.ctx, mb, j.lim)
 	if err != nil {
 		return perr(metaPath, "", err)
 	}
@@ -142,7 +166,7 @@ func (j *job) natsDir() error {
 			return nil, fmt.Errorf("ingest: %w", err)
 		}
 		dig.set(f.name, data)
-		obj, err := decodePbz2(data, maxArchPickle)
+		obj, err := decodeArchFile(j.ctx, data, j.lim)
 		if err != nil {
 			return nil, perr(p, "", err)
 		}
@@ -158,7 +182,7 @@ func (j *job) natsDir() error {
 			rec.Index, rec.Arch = f.index, archs[f.index]
 		}
 		if rec.Arch != archs[f.index] {
-			return nil, perr(p, "arch_str", fmt.Errorf("%w: %q, meta_archs[%d] is %q", ErrArch, rec.Arch, f.index, archs[f.index]))
+			return nil, perr(p, "arch_str", fmt.Errorf("%w: %s, meta_archs[%d] is %q", ErrArch, Quote(rec.Arch), f.index, archs[f.index]))
 		}
 		return rec, nil
 	}
@@ -180,7 +204,7 @@ func (j *job) natsDir() error {
 		if lay == nil {
 			// The first chunk fixes the column layout.
 			recs := make([]*archRecord, len(chunk))
-			if err := parallel(len(chunk), func(i int) (err error) {
+			if err := parallel(j.lim.workers(), len(chunk), func(i int) (err error) {
 				recs[i], err = decode(chunk[i])
 				j.bar.add(1)
 				return err
@@ -202,7 +226,7 @@ func (j *job) natsDir() error {
 			}
 		} else {
 			fr = lay.newFrame(rows)
-			if err := parallel(len(chunk), func(i int) error {
+			if err := parallel(j.lim.workers(), len(chunk), func(i int) error {
 				r, err := decode(chunk[i])
 				j.bar.add(1)
 				if err != nil {
@@ -224,14 +248,14 @@ func (j *job) natsDir() error {
 	return err
 }
 
-// parallel runs fn(0..n-1) on GOMAXPROCS goroutines and returns the error
-// of the lowest failing i (so errors do not depend on scheduling).
-func parallel(n int, fn func(i int) error) error {
+// parallel runs fn(0..n-1) on at most workers goroutines and returns the
+// error of the lowest failing i (so errors do not depend on scheduling).
+func parallel(workers, n int, fn func(i int) error) error {
 	errs := make([]error, n)
 	var next atomic.Int64
 	var failed atomic.Bool
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) {
+	for range max(1, min(workers, n)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -294,7 +318,7 @@ func (j *job) natsObj(obj any) error {
 		if archs, err := j.storedArchs(); err != nil {
 			return err
 		} else if archs != nil && (rec.Index >= len(archs) || archs[rec.Index] != rec.Arch) {
-			return perr(j.path, "arch_str", fmt.Errorf("%w: arch %d is %q, not in the store's list at that index", ErrArch, rec.Index, rec.Arch))
+			return perr(j.path, "arch_str", fmt.Errorf("%w: arch %d is %s, not in the store's list at that index", ErrArch, rec.Index, Quote(rec.Arch)))
 		}
 		lb := newLayoutBuilder()
 		if err := lb.add(rec); err != nil {
@@ -336,7 +360,7 @@ func (j *job) topDict(obj any) error {
 	addEntry := func(k any, slot *any) error {
 		i, ok := asInt(k)
 		if !ok || i < 0 || i >= len(archs) {
-			return perr(j.path, "arch2infos", fmt.Errorf("%w: key %v is not an index in 0..%d", ErrSchema, k, len(archs)-1))
+			return perr(j.path, "arch2infos", fmt.Errorf("%w: key %s is not an index in 0..%d", ErrSchema, describe(k), len(archs)-1))
 		}
 		if seen[i] {
 			return perr(j.path, "arch2infos", fmt.Errorf("%w: index %d appears twice", ErrSchema, i))
@@ -372,7 +396,7 @@ func (j *job) topDict(obj any) error {
 			return nil, perr(j.path, field, err)
 		}
 		if rec.Arch != archs[e.index] {
-			return nil, perr(j.path, field, fmt.Errorf("%w: arch_str %q, meta_archs[%d] is %q", ErrArch, rec.Arch, e.index, archs[e.index]))
+			return nil, perr(j.path, field, fmt.Errorf("%w: arch_str %s, meta_archs[%d] is %q", ErrArch, Quote(rec.Arch), e.index, archs[e.index]))
 		}
 		return rec, nil
 	}

@@ -33,7 +33,7 @@ func readBzip2(data []byte, limit int64) ([]byte, error) {
 		return nil, atOffset(off, fmt.Errorf("%w: bzip2: %v (compressed offset %d)", ErrFormat, err, off))
 	}
 	if n > limit {
-		return nil, fmt.Errorf("%w: bzip2: decompressed size exceeds %d bytes", ErrFormat, limit)
+		return nil, fmt.Errorf("%w: bzip2: decompressed size exceeds %d bytes (--max-arch-file)", ErrLimit, limit)
 	}
 	return buf.Bytes(), nil
 }

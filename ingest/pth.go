@@ -88,14 +88,14 @@ func loadTorchLegacy(data []byte) (any, error) {
 		return nil, err
 	}
 	if n, ok := magic.(*big.Int); !ok || n.Text(16) != torchMagic {
-		return nil, fmt.Errorf("%w: legacy torch: bad magic number %v", ErrFormat, magic)
+		return nil, fmt.Errorf("%w: legacy torch: bad magic number %s", ErrFormat, describe(magic))
 	}
 	proto, err := next("protocol")
 	if err != nil {
 		return nil, err
 	}
 	if p, ok := proto.(int); !ok || p != 1001 {
-		return nil, fmt.Errorf("%w: legacy torch: protocol %v, want 1001", ErrFormat, proto)
+		return nil, fmt.Errorf("%w: legacy torch: protocol %s, want 1001", ErrFormat, describe(proto))
 	}
 	sysInfo, err := next("sys_info")
 	if err != nil {
@@ -104,7 +104,7 @@ func loadTorchLegacy(data []byte) (any, error) {
 	if si, err := strMap(sysInfo); err != nil {
 		return nil, fmt.Errorf("%w: legacy torch: sys_info: %v", ErrFormat, err)
 	} else if le, ok := si["little_endian"].(bool); !ok || !le {
-		return nil, fmt.Errorf("%w: legacy torch: sys_info little_endian = %v", ErrFormat, si["little_endian"])
+		return nil, fmt.Errorf("%w: legacy torch: sys_info little_endian = %s", ErrFormat, describe(si["little_endian"]))
 	}
 	obj, err := next("object")
 	if err != nil {

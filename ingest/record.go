@@ -61,6 +61,9 @@ func keyCmp(a, b index.Key) int {
 }
 
 func convertArchResults(rec *archRecord, hp string, v any) error {
+	if len(hp) > 16 {
+		return fmt.Errorf("%w: hp key %s is not a schedule", ErrSchema, Quote(hp))
+	}
 	st, err := strMap(v)
 	if err != nil {
 		return fmt.Errorf("%w: hp %s: ArchResults: %v", ErrSchema, hp, err)
@@ -80,7 +83,7 @@ func convertArchResults(rec *archRecord, hp string, v any) error {
 		return fmt.Errorf("%w: hp %s: arch_index %d, want %d", ErrSchema, hp, idx, rec.Index)
 	}
 	if rec.Arch != "" && rec.Arch != arch {
-		return fmt.Errorf("%w: hp %s: arch_str %q differs from %q", ErrSchema, hp, arch, rec.Arch)
+		return fmt.Errorf("%w: hp %s: arch_str %s differs from %s", ErrSchema, hp, Quote(arch), Quote(rec.Arch))
 	}
 	rec.Arch = arch
 
@@ -120,12 +123,12 @@ func convertArchResults(rec *archRecord, hp string, v any) error {
 	err = eachItem(st["all_results"], func(k, v any) error {
 		t, ok := k.(*types.Tuple)
 		if !ok || t.Len() != 2 {
-			return fmt.Errorf("%w: all_results key %v", errType, k)
+			return fmt.Errorf("%w: all_results key %s", errType, describe(k))
 		}
 		ds, ok1 := t.Get(0).(string)
 		seed, ok2 := asInt(t.Get(1))
 		if !ok1 || !ok2 {
-			return fmt.Errorf("%w: all_results key %v", errType, k)
+			return fmt.Errorf("%w: all_results key %s", errType, describe(k))
 		}
 		results[[2]any{ds, seed}] = v
 		return nil
@@ -164,7 +167,7 @@ func epochDict(v any, n int, field string) ([]float64, error) {
 	err := eachItem(v, func(k, val any) error {
 		e, ok := asInt(k)
 		if !ok || e < 0 || e >= n {
-			return fmt.Errorf("%s: epoch key %v outside 0..%d", field, k, n-1)
+			return fmt.Errorf("%s: epoch key %s outside 0..%d", field, describe(k), n-1)
 		}
 		f, ok := asFloat(val)
 		if !ok {
@@ -200,7 +203,7 @@ func convertResultsCount(rec *archRecord, hp, ds string, seed int, v any) error 
 	}
 	E, ok := asInt(rc["epochs"])
 	if !ok || E <= 0 || E > maxEpochs {
-		return fmt.Errorf("epochs %v", rc["epochs"])
+		return fmt.Errorf("epochs %s", describe(rc["epochs"]))
 	}
 	key := func(set, metric string) index.Key {
 		return index.Key{Dataset: ds, HP: hp, Set: set, Metric: metric, Seed: seed}
@@ -263,11 +266,11 @@ func convertResultsCount(rec *archRecord, hp, ds string, seed int, v any) error 
 			name, ep, ok := strings.Cut(ks, "@")
 			e, err := strconv.Atoi(ep)
 			if !ok || err != nil || e < 0 || e >= E || name == "" {
-				return fmt.Errorf("%s: key %q is not <set>@<epoch in 0..%d>", f.field, ks, E-1)
+				return fmt.Errorf("%s: key %s is not <set>@<epoch in 0..%d>", f.field, Quote(ks), E-1)
 			}
 			x, ok := asFloat(val)
 			if !ok {
-				return fmt.Errorf("%s[%q]: %T, want float", f.field, ks, val)
+				return fmt.Errorf("%s[%s]: %T, want float", f.field, Quote(ks), val)
 			}
 			f.dst(get(name))[e] = x
 			return nil

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -29,7 +30,7 @@ const (
 	maxStreamArg  = 64 << 20 // one str/bytes argument
 	maxStreamLine = 64 << 10 // one GLOBAL line
 	maxStreamMemo = 1 << 31  // memo index
-	maxStreamDeep = 1 << 24  // stack and mark depth
+	maxStreamDeep = 1 << 20  // stack and mark depth
 )
 
 // ErrReleased marks a BINGET of a memo entry released with an arch2infos entry.
@@ -58,21 +59,59 @@ const (
 
 const memoChunk = 1 << 16
 
+// vmeta is what the VM knows about a value on its stack or in its memo,
+// computed once when the value is built so that nothing is ever walked
+// again: its nesting depth (bits 0-29) and whether it is or holds a
+// mutable container (metaContainer). Sharing through the memo therefore
+// costs O(1) per use however often a value is referenced.
+type vmeta uint32
+
+const (
+	metaContainer vmeta = 1 << 31
+	metaDepth     vmeta = 1<<30 - 1
+)
+
+func (m vmeta) depth() int { return int(m & metaDepth) }
+
+// join is the meta of a container (depth one more than its deepest item)
+// whose items have the aggregated meta m; c marks a mutable container.
+func (m vmeta) wrap(c bool) vmeta {
+	out := m&metaContainer | (m&metaDepth + 1)
+	if c {
+		out |= metaContainer
+	}
+	return out
+}
+
+// union aggregates the metas of the items of one container.
+func (m vmeta) union(o vmeta) vmeta {
+	return (m|o)&metaContainer | max(m&metaDepth, o&metaDepth)
+}
+
+// memoVal is a memo entry with its meta.
+type memoVal struct {
+	v any
+	m vmeta
+}
+
 // streamVM runs pickles one after another from one reader.
 type streamVM struct {
 	r    *bufio.Reader
 	off  int64 // bytes consumed from r
 	sink *streamSink
+	ctx  context.Context
+	lim  Limits
 
 	stack []any
+	smeta []vmeta // meta of stack[i]
 	marks []int
 
 	// memo: dense chunks of slot states indexed by memo id.
 	memo    [][]uint32
 	memoLen int
-	vals    []any             // retained scalar memo values
+	vals    []memoVal         // retained scalar memo values
 	strIdx  map[string]uint32 // dedup of retained strings / scalar tuples
-	live    map[int]any       // container memo entries, released per entry
+	live    map[int]memoVal   // container memo entries, released per entry
 	since   []int             // memo ids set since the last release point
 	a2i     any               // the arch2infos dict once seen
 	top     any               // stack[0] of the current pickle
@@ -80,14 +119,22 @@ type streamVM struct {
 	started bool
 	// Streamed counts the arch2infos entries handed to the sink.
 	streamed int
+
+	// Budget: bytes of objects built since the last release point, and of
+	// retained memo values; their sum stays within lim.PickleLive.
+	liveBytes, keptBytes int64
+	ops                  int // opcodes run, for the periodic context check
 }
 
-func newStreamVM(r io.Reader) *streamVM {
+// newStreamVM reads pickles from r within lim (zero fields: defaults);
+// ctx is observed every few thousand opcodes and before every large read.
+func newStreamVM(ctx context.Context, r io.Reader, lim Limits) *streamVM {
+	lim = lim.withDefaults()
 	br, ok := r.(*bufio.Reader)
 	if !ok {
 		br = bufio.NewReaderSize(r, 1<<16)
 	}
-	return &streamVM{r: br}
+	return &streamVM{r: br, ctx: ctx, lim: lim}
 }
 
 func (vm *streamVM) fail(at int64, format string, args ...any) error {
@@ -113,13 +160,25 @@ func (vm *streamVM) ioErr(err error) error {
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		return vm.fail(vm.off, "truncated, no STOP opcode")
 	}
+	if errors.Is(err, ErrLimit) {
+		return atOffset(vm.off, fmt.Errorf("pickle: read at offset %d: %w", vm.off, err))
+	}
 	return atOffset(vm.off, fmt.Errorf("%w: pickle: read at offset %d: %v", ErrFormat, vm.off, err))
 }
 
-// read returns the next n bytes in a fresh slice; n is checked first.
+// read returns the next n bytes in a fresh slice; n is checked first,
+// against the argument limit and the live-object budget.
 func (vm *streamVM) read(n uint64) ([]byte, error) {
 	if n > maxStreamArg {
 		return nil, vm.fail(vm.off, "argument of %d bytes exceeds the %d-byte limit", n, maxStreamArg)
+	}
+	if err := vm.charge(int64(n), vm.off); err != nil {
+		return nil, err
+	}
+	if n >= 1<<16 {
+		if err := vm.ctx.Err(); err != nil {
+			return nil, err
+		}
 	}
 	buf := make([]byte, n)
 	m, err := io.ReadFull(vm.r, buf)
@@ -128,6 +187,15 @@ func (vm *streamVM) read(n uint64) ([]byte, error) {
 		return nil, vm.ioErr(err)
 	}
 	return buf, nil
+}
+
+// charge adds n bytes to the live-object budget.
+func (vm *streamVM) charge(n int64, at int64) error {
+	vm.liveBytes += n
+	if vm.liveBytes+vm.keptBytes > vm.lim.PickleLive {
+		return atOffset(at, fmt.Errorf("%w: pickle: objects built at offset %d exceed the %d-byte live budget (--max-pickle-live)", ErrLimit, at, vm.lim.PickleLive))
+	}
+	return nil
 }
 
 func (vm *streamVM) fixed(n int) ([]byte, error) {
@@ -173,49 +241,98 @@ func (vm *streamVM) length(n int) (uint64, error) {
 
 // ---- stack ----
 
-func (vm *streamVM) push(v any, at int64) error {
+// push pushes a scalar (depth 0, no container).
+func (vm *streamVM) push(v any, at int64) error { return vm.pushM(v, 0, at) }
+
+// pushM pushes v with its meta, checking the depth limit.
+func (vm *streamVM) pushM(v any, m vmeta, at int64) error {
 	if len(vm.stack) >= maxStreamDeep {
 		return vm.fail(at, "stack deeper than %d", maxStreamDeep)
 	}
+	if m.depth() > vm.lim.PickleDepth {
+		return atOffset(at, fmt.Errorf("%w: pickle: containers nested deeper than %d at offset %d (--max-pickle-depth)", ErrLimit, vm.lim.PickleDepth, at))
+	}
 	vm.stack = append(vm.stack, v)
+	vm.smeta = append(vm.smeta, m)
 	return vm.watch(at)
 }
 
-func (vm *streamVM) pop(at int64) (any, error) {
-	base := 0
+// pushContainer pushes a new container built from items with aggregated
+// meta m, charging its size to the budget.
+func (vm *streamVM) pushContainer(v any, m vmeta, n int, mutable bool, at int64) error {
+	if err := vm.charge(48+16*int64(n), at); err != nil {
+		return err
+	}
+	return vm.pushM(v, m.wrap(mutable), at)
+}
+
+func (vm *streamVM) base() int {
 	if len(vm.marks) > 0 {
-		base = vm.marks[len(vm.marks)-1]
+		return vm.marks[len(vm.marks)-1]
 	}
-	if len(vm.stack) <= base {
-		return nil, vm.fail(at, "stack underflow")
+	return 0
+}
+
+func (vm *streamVM) pop(at int64) (any, error) {
+	v, _, err := vm.popM(at)
+	return v, err
+}
+
+func (vm *streamVM) popM(at int64) (any, vmeta, error) {
+	if len(vm.stack) <= vm.base() {
+		return nil, 0, vm.fail(at, "stack underflow")
 	}
-	v := vm.stack[len(vm.stack)-1]
-	vm.stack = vm.stack[:len(vm.stack)-1]
-	return v, nil
+	n := len(vm.stack) - 1
+	v, m := vm.stack[n], vm.smeta[n]
+	vm.stack[n] = nil
+	vm.stack, vm.smeta = vm.stack[:n], vm.smeta[:n]
+	return v, m, nil
 }
 
 func (vm *streamVM) last(at int64) (any, error) {
-	base := 0
-	if len(vm.marks) > 0 {
-		base = vm.marks[len(vm.marks)-1]
-	}
-	if len(vm.stack) <= base {
+	if len(vm.stack) <= vm.base() {
 		return nil, vm.fail(at, "stack underflow")
 	}
 	return vm.stack[len(vm.stack)-1], nil
 }
 
+// grow records that the object on top of the stack now also holds items
+// with aggregated meta m (APPEND, SETITEM, ADDITEMS, BUILD), charging
+// their slots to the budget.
+func (vm *streamVM) grow(m vmeta, n int, at int64) error {
+	if err := vm.charge(16*int64(n), at); err != nil {
+		return err
+	}
+	top := len(vm.smeta) - 1
+	nm := vm.smeta[top].union(m.wrap(true))
+	if nm.depth() > vm.lim.PickleDepth {
+		return atOffset(at, fmt.Errorf("%w: pickle: containers nested deeper than %d at offset %d (--max-pickle-depth)", ErrLimit, vm.lim.PickleDepth, at))
+	}
+	vm.smeta[top] = nm
+	return nil
+}
+
 // popMark pops the items above the topmost mark (a copy) and the mark.
 func (vm *streamVM) popMark(at int64) ([]any, error) {
+	items, _, err := vm.popMarkM(at)
+	return items, err
+}
+
+// popMarkM is popMark that also returns the union of the items' metas.
+func (vm *streamVM) popMarkM(at int64) ([]any, vmeta, error) {
 	if len(vm.marks) == 0 {
-		return nil, vm.fail(at, "no MARK on the stack")
+		return nil, 0, vm.fail(at, "no MARK on the stack")
 	}
 	m := vm.marks[len(vm.marks)-1]
 	vm.marks = vm.marks[:len(vm.marks)-1]
 	items := append([]any(nil), vm.stack[m:]...)
+	var u vmeta
+	for _, x := range vm.smeta[m:] {
+		u = u.union(x)
+	}
 	clear(vm.stack[m:])
-	vm.stack = vm.stack[:m]
-	return items, nil
+	vm.stack, vm.smeta = vm.stack[:m], vm.smeta[:m]
+	return items, u, nil
 }
 
 // livesOnly fails if a streamed-out value would be stored again.
@@ -241,25 +358,35 @@ func (vm *streamVM) slot(id int) *uint32 {
 	return &vm.memo[c][id%memoChunk]
 }
 
-func (vm *streamVM) put(id int, v any, at int64) error {
+func (vm *streamVM) put(id int, v any, m vmeta, at int64) error {
 	if id < 0 || id >= maxStreamMemo {
 		return vm.fail(at, "memo index %d outside 0..%d", id, maxStreamMemo-1)
 	}
 	if err := vm.livesOnly(at, v); err != nil {
 		return err
 	}
+	if id >= vm.memoLen {
+		// New memo chunks are charged: a far memo index costs its chunk.
+		if err := vm.charge(4*int64(id-vm.memoLen+1), at); err != nil {
+			return err
+		}
+	}
 	s := vm.slot(id)
 	if *s == memoLive {
 		delete(vm.live, id)
 	}
-	if container(v) {
+	if m&metaContainer != 0 {
 		if vm.live == nil {
-			vm.live = map[int]any{}
+			vm.live = map[int]memoVal{}
 		}
-		vm.live[id] = v
+		vm.live[id] = memoVal{v, m}
 		*s = memoLive
 	} else {
-		*s = vm.retain(v)
+		i, err := vm.retain(v, m, at)
+		if err != nil {
+			return err
+		}
+		*s = i
 	}
 	if vm.a2i != nil {
 		vm.since = append(vm.since, id)
@@ -268,23 +395,34 @@ func (vm *streamVM) put(id int, v any, at int64) error {
 	return nil
 }
 
-// retain stores a scalar memo value, deduplicating strings and scalar tuples.
-func (vm *streamVM) retain(v any) uint32 {
+// maxDedupTuple is the longest tuple retain deduplicates; longer ones are
+// kept as they are, so that a memo put never costs more than O(this).
+const maxDedupTuple = 16
+
+// retain stores a scalar memo value, deduplicating strings and short
+// scalar tuples; what it keeps is charged to the budget for good.
+func (vm *streamVM) retain(v any, m vmeta, at int64) (uint32, error) {
 	var k string
 	switch x := v.(type) {
 	case string:
 		k = "s" + x
 	case *types.Tuple:
-		if sk, ok := scalarKey(x); ok {
-			k = "t" + sk
+		if x.Len() <= maxDedupTuple {
+			if sk, ok := scalarKey(x); ok {
+				k = "t" + sk
+			}
 		}
 	}
 	if k != "" {
 		if i, ok := vm.strIdx[k]; ok {
-			return i
+			return i, nil
 		}
 	}
-	vm.vals = append(vm.vals, v)
+	vm.keptBytes += 32 + int64(len(k))
+	if err := vm.charge(0, at); err != nil {
+		return 0, err
+	}
+	vm.vals = append(vm.vals, memoVal{v, m})
 	i := uint32(len(vm.vals)-1) + memoFirst
 	if k != "" {
 		if vm.strIdx == nil {
@@ -292,7 +430,7 @@ func (vm *streamVM) retain(v any) uint32 {
 		}
 		vm.strIdx[k] = i
 	}
-	return i
+	return i, nil
 }
 
 // scalarKey encodes a tuple of str/int/float/bool/None for deduplication.
@@ -317,44 +455,41 @@ func scalarKey(t *types.Tuple) (string, bool) {
 	return sb.String(), true
 }
 
-// container reports whether v is (or holds) a mutable container or object.
-func container(v any) bool {
-	switch x := v.(type) {
+// isContainer reports whether v itself is a mutable container or object.
+func isContainer(v any) bool {
+	switch v.(type) {
 	case *types.Dict, *types.OrderedDict, *types.List, *types.Set, *types.FrozenSet,
 		*types.GenericObject, *types.Array, *types.ByteArray:
 		return true
-	case *types.Tuple:
-		for _, it := range *x {
-			if container(it) {
-				return true
-			}
-		}
 	}
 	return false
 }
 
-func (vm *streamVM) get(id int, at int64) (any, error) {
+func (vm *streamVM) get(id int, at int64) (any, vmeta, error) {
 	if id < 0 || id >= vm.memoLen {
-		return nil, vm.fail(at, "memo index %d was never set", id)
+		return nil, 0, vm.fail(at, "memo index %d was never set", id)
 	}
 	s := *vm.slot(id)
 	switch s {
 	case memoAbsent:
-		return nil, vm.fail(at, "memo index %d was never set", id)
+		return nil, 0, vm.fail(at, "memo index %d was never set", id)
 	case memoReleased:
-		return nil, atOffset(at, fmt.Errorf("%w: memo index %d at offset %d", ErrReleased, id, at))
+		return nil, 0, atOffset(at, fmt.Errorf("%w: memo index %d at offset %d", ErrReleased, id, at))
 	case memoLive:
-		return vm.live[id], nil
+		e := vm.live[id]
+		return e.v, e.m, nil
 	}
-	return vm.vals[s-memoFirst], nil
+	e := vm.vals[s-memoFirst]
+	return e.v, e.m, nil
 }
 
-// release drops the container memo entries set since the last release point.
+// release drops the container memo entries set since the last release
+// point and restarts the live-object budget.
 func (vm *streamVM) release() {
 	for _, id := range vm.since {
 		s := vm.slot(id)
 		if *s == memoLive {
-			if v := vm.live[id]; v == vm.a2i || v == vm.top || v == vm.meta {
+			if v := vm.live[id].v; v == vm.a2i || v == vm.top || v == vm.meta {
 				continue
 			}
 			delete(vm.live, id)
@@ -362,6 +497,7 @@ func (vm *streamVM) release() {
 		}
 	}
 	vm.since = vm.since[:0]
+	vm.liveBytes = 0
 }
 
 // ---- arch2infos detection ----
@@ -450,11 +586,17 @@ func (vm *streamVM) emit(i int, at int64) error {
 // load runs one pickle to its STOP and returns its object.
 // sink, if not nil, receives the arch2infos entries of this pickle.
 func (vm *streamVM) load(sink *streamSink) (any, error) {
-	vm.stack, vm.marks = vm.stack[:0], vm.marks[:0]
+	vm.stack, vm.smeta, vm.marks = vm.stack[:0], vm.smeta[:0], vm.marks[:0]
 	vm.memo, vm.memoLen, vm.vals, vm.strIdx, vm.live, vm.since = nil, 0, nil, nil, nil, nil
 	vm.top, vm.a2i, vm.meta, vm.started, vm.streamed, vm.sink = nil, nil, nil, false, 0, sink
+	vm.liveBytes, vm.keptBytes = 0, 0
 	for {
 		at := vm.off
+		if vm.ops++; vm.ops&0xfff == 0 {
+			if err := vm.ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		op, err := vm.readByte()
 		if err != nil {
 			return nil, err
@@ -464,7 +606,7 @@ func (vm *streamVM) load(sink *streamSink) (any, error) {
 			return nil, err
 		}
 		if done {
-			vm.stack = vm.stack[:0]
+			vm.stack, vm.smeta = vm.stack[:0], vm.smeta[:0]
 			return v, nil
 		}
 	}
@@ -517,7 +659,7 @@ func (vm *streamVM) step(op byte, at int64) (done bool, result any, err error) {
 	case '2': // DUP
 		var v any
 		if v, err = vm.last(at); err == nil {
-			err = vm.push(v, at)
+			err = vm.pushM(v, vm.smeta[len(vm.smeta)-1], at)
 		}
 	case 'N':
 		err = vm.push(nil, at)
@@ -570,9 +712,9 @@ func (vm *streamVM) step(op byte, at int64) (done bool, result any, err error) {
 			err = vm.push(string(b), at)
 		}
 	case ')':
-		err = vm.push(types.NewTupleFromSlice([]any{}), at)
+		err = vm.pushContainer(types.NewTupleFromSlice([]any{}), 0, 0, false, at)
 	case 't', 'l', 'd', 0x91: // TUPLE, LIST, DICT, FROZENSET
-		items, err := vm.popMark(at)
+		items, m, err := vm.popMarkM(at)
 		if err != nil {
 			return false, nil, err
 		}
@@ -602,27 +744,30 @@ func (vm *streamVM) step(op byte, at int64) (done bool, result any, err error) {
 			}
 			v = d
 		}
-		err = vm.push(v, at)
+		err = vm.pushContainer(v, m, len(items), op != 't', at)
 	case 0x85, 0x86, 0x87: // TUPLE1-3
 		n := int(op - 0x84)
 		items := make([]any, n)
+		var m vmeta
 		for i := n - 1; i >= 0; i-- {
-			if items[i], err = vm.pop(at); err != nil {
+			var im vmeta
+			if items[i], im, err = vm.popM(at); err != nil {
 				return false, nil, err
 			}
+			m = m.union(im)
 		}
 		if err := vm.livesOnly(at, items...); err != nil {
 			return false, nil, err
 		}
-		err = vm.push(types.NewTupleFromSlice(items), at)
+		err = vm.pushContainer(types.NewTupleFromSlice(items), m, n, false, at)
 	case ']':
-		err = vm.push(types.NewList(), at)
+		err = vm.pushContainer(types.NewList(), 0, 0, true, at)
 	case '}':
-		err = vm.push(types.NewDict(), at)
+		err = vm.pushContainer(types.NewDict(), 0, 0, true, at)
 	case 0x8f:
-		err = vm.push(types.NewSet(), at)
+		err = vm.pushContainer(types.NewSet(), 0, 0, true, at)
 	case 'a', 'e': // APPEND, APPENDS
-		items, err := vm.popItems(at, op == 'a', 1)
+		items, m, err := vm.popItems(at, op == 'a', 1)
 		if err != nil {
 			return false, nil, err
 		}
@@ -637,11 +782,14 @@ func (vm *streamVM) step(op byte, at int64) (done bool, result any, err error) {
 		if !ok {
 			return false, nil, vm.fail(at, "APPEND to %T", obj)
 		}
+		if err := vm.grow(m, len(items), at); err != nil {
+			return false, nil, err
+		}
 		for _, it := range items {
 			l.Append(it)
 		}
 	case 's', 'u': // SETITEM, SETITEMS
-		items, err := vm.popItems(at, op == 's', 2)
+		items, m, err := vm.popItems(at, op == 's', 2)
 		if err != nil {
 			return false, nil, err
 		}
@@ -658,8 +806,9 @@ func (vm *streamVM) step(op byte, at int64) (done bool, result any, err error) {
 					continue
 				}
 				vm.stack = append(vm.stack, items[i], items[i+1])
+				vm.smeta = append(vm.smeta, 0, 0)
 				err := vm.emit(len(vm.stack)-2, at)
-				vm.stack = vm.stack[:len(vm.stack)-2]
+				vm.stack, vm.smeta = vm.stack[:len(vm.stack)-2], vm.smeta[:len(vm.smeta)-2]
 				if err != nil {
 					return false, nil, err
 				}
@@ -674,6 +823,9 @@ func (vm *streamVM) step(op byte, at int64) (done bool, result any, err error) {
 		if !ok {
 			return false, nil, vm.fail(at, "SETITEM on %T", obj)
 		}
+		if err := vm.grow(m, len(items), at); err != nil {
+			return false, nil, err
+		}
 		for i := 0; i < len(items); i += 2 {
 			if _, ok := d.(*types.OrderedDict); ok && !mapKey(items[i]) {
 				return false, nil, vm.fail(at, "unhashable OrderedDict key %T", items[i])
@@ -681,7 +833,7 @@ func (vm *streamVM) step(op byte, at int64) (done bool, result any, err error) {
 			d.Set(items[i], items[i+1])
 		}
 	case 0x90: // ADDITEMS
-		items, err := vm.popMark(at)
+		items, m, err := vm.popMarkM(at)
 		if err != nil {
 			return false, nil, err
 		}
@@ -695,6 +847,9 @@ func (vm *streamVM) step(op byte, at int64) (done bool, result any, err error) {
 		s, ok := obj.(types.SetAdder)
 		if !ok {
 			return false, nil, vm.fail(at, "ADDITEMS to %T", obj)
+		}
+		if err := vm.grow(m, len(items), at); err != nil {
+			return false, nil, err
 		}
 		for _, it := range items {
 			if !mapKey(it) {
@@ -728,7 +883,7 @@ func (vm *streamVM) step(op byte, at int64) (done bool, result any, err error) {
 		}
 		err = vm.global(ms, ns, at)
 	case 'R', 0x81: // REDUCE, NEWOBJ
-		args, err := vm.pop(at)
+		args, am, err := vm.popM(at)
 		if err != nil {
 			return false, nil, err
 		}
@@ -740,9 +895,7 @@ func (vm *streamVM) step(op byte, at int64) (done bool, result any, err error) {
 		if !ok {
 			return false, nil, vm.fail(at, "REDUCE arguments %T, want tuple", args)
 		}
-		if err := vm.livesOnly(at, *t...); err != nil {
-			return false, nil, err
-		}
+		// The tuple's items were checked by livesOnly when it was built.
 		var v any
 		if op == 'R' {
 			c, ok := fn.(types.Callable)
@@ -760,9 +913,10 @@ func (vm *streamVM) step(op byte, at int64) (done bool, result any, err error) {
 		if err != nil {
 			return false, nil, atOffset(at, fmt.Errorf("%w: pickle: %v at offset %d", ErrFormat, err, at))
 		}
-		err = vm.push(v, at)
+		// The result may hold the arguments: it is as deep as they are.
+		err = vm.pushContainer(v, am, t.Len(), isContainer(v), at)
 	case 'b': // BUILD
-		state, err := vm.pop(at)
+		state, sm, err := vm.popM(at)
 		if err != nil {
 			return false, nil, err
 		}
@@ -771,6 +925,15 @@ func (vm *streamVM) step(op byte, at int64) (done bool, result any, err error) {
 		}
 		inst, err := vm.last(at)
 		if err != nil {
+			return false, nil, err
+		}
+		n := 1
+		if sq, ok := sequence(state); ok {
+			n = len(sq)
+		} else if d, ok := state.(*types.Dict); ok {
+			n = d.Len()
+		}
+		if err := vm.grow(sm, n, at); err != nil {
 			return false, nil, err
 		}
 		err = build(inst, state)
@@ -796,17 +959,17 @@ func (vm *streamVM) step(op byte, at int64) (done bool, result any, err error) {
 		if err != nil {
 			return false, nil, err
 		}
-		err = vm.put(id, v, at)
+		err = vm.put(id, v, vm.smeta[len(vm.smeta)-1], at)
 	case 'h', 'j': // BINGET, LONG_BINGET
 		n, err := vm.length(map[byte]int{'h': 1, 'j': 4}[op])
 		if err != nil {
 			return false, nil, err
 		}
-		v, err := vm.get(int(n), at)
+		v, m, err := vm.get(int(n), at)
 		if err != nil {
 			return false, nil, err
 		}
-		err = vm.push(v, at)
+		err = vm.pushM(v, m, at)
 	case 'P', 'Q':
 		return false, nil, atOffset(at, fmt.Errorf("%w: pickle: persistent id at offset %d (tensor storages are not supported)", ErrSchema, at))
 	default:
@@ -923,18 +1086,20 @@ func decodeLongLE(b []byte) any {
 
 // popItems pops the operands of an APPEND/SETITEM (single: the top n
 // values, in stack order) or of their batched forms (everything above the
-// last MARK).
-func (vm *streamVM) popItems(at int64, single bool, n int) ([]any, error) {
+// last MARK), with the union of their metas.
+func (vm *streamVM) popItems(at int64, single bool, n int) ([]any, vmeta, error) {
 	if !single {
-		return vm.popMark(at)
+		return vm.popMarkM(at)
 	}
 	items := make([]any, n)
+	var u vmeta
 	for i := n - 1; i >= 0; i-- {
-		v, err := vm.pop(at)
+		v, m, err := vm.popM(at)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		items[i] = v
+		u = u.union(m)
 	}
-	return items, nil
+	return items, u, nil
 }

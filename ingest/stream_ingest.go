@@ -32,8 +32,9 @@ const (
 )
 
 // streamOpen runs the object pickle of the file at p through a streaming VM
-// with sink. With hash it also returns the file's SHA-256 and size.
-func streamOpen(p string, kind int, sink *streamSink, hash bool) (obj any, streamed int, sum string, size int64, err error) {
+// with sink, within lim. With hash it also returns the file's SHA-256 and size.
+func streamOpen(ctx context.Context, p string, kind int, lim Limits, sink *streamSink, hash bool) (obj any, streamed int, sum string, size int64, err error) {
+	lim = lim.withDefaults()
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, 0, "", 0, fmt.Errorf("ingest: %w", err)
@@ -45,7 +46,7 @@ func streamOpen(p string, kind int, sink *streamSink, hash bool) (obj any, strea
 		return nil, 0, "", 0, fmt.Errorf("ingest: %w", err)
 	}
 	if kind == streamPth && n == 4 && string(head[:]) == "PK\x03\x04" {
-		obj, streamed, err = streamTorchZip(f, sink)
+		obj, streamed, err = streamTorchZip(ctx, f, lim, sink)
 		if err == nil && hash {
 			sum, size, err = sha256File(p)
 		}
@@ -59,13 +60,14 @@ func streamOpen(p string, kind int, sink *streamSink, hash bool) (obj any, strea
 	}
 	var vm *streamVM
 	if kind == streamNATS {
-		vm = newStreamVM(bufio.NewReaderSize(bzip2.NewReader(bufio.NewReaderSize(r, 1<<16)), 1<<16))
+		dec := newLimitReader(bzip2.NewReader(bufio.NewReaderSize(r, 1<<16)), lim.Decoded, "decompressed pickle (--max-decoded)")
+		vm = newStreamVM(ctx, bufio.NewReaderSize(dec, 1<<16), lim)
 		obj, err = vm.load(sink)
 		if err == nil && !vm.atEOF() {
 			err = fmt.Errorf("%w: pickle: trailing bytes after STOP at offset %d", ErrFormat, vm.off)
 		}
 	} else {
-		vm = newStreamVM(r)
+		vm = newStreamVM(ctx, newLimitReader(r, lim.Decoded, "pickle stream (--max-decoded)"), lim)
 		obj, err = streamTorchLegacy(vm, sink)
 	}
 	if err != nil {
@@ -92,14 +94,14 @@ func streamTorchLegacy(vm *streamVM, sink *streamSink) (any, error) {
 		return nil, err
 	}
 	if n, ok := magic.(*big.Int); !ok || n.Text(16) != torchMagic {
-		return nil, fmt.Errorf("%w: legacy torch: bad magic number %v", ErrFormat, magic)
+		return nil, fmt.Errorf("%w: legacy torch: bad magic number %s", ErrFormat, describe(magic))
 	}
 	proto, err := next("protocol", nil)
 	if err != nil {
 		return nil, err
 	}
 	if p, ok := proto.(int); !ok || p != 1001 {
-		return nil, fmt.Errorf("%w: legacy torch: protocol %v, want 1001", ErrFormat, proto)
+		return nil, fmt.Errorf("%w: legacy torch: protocol %s, want 1001", ErrFormat, describe(proto))
 	}
 	sysInfo, err := next("sys_info", nil)
 	if err != nil {
@@ -108,7 +110,7 @@ func streamTorchLegacy(vm *streamVM, sink *streamSink) (any, error) {
 	if si, err := strMap(sysInfo); err != nil {
 		return nil, fmt.Errorf("%w: legacy torch: sys_info: %v", ErrFormat, err)
 	} else if le, ok := si["little_endian"].(bool); !ok || !le {
-		return nil, fmt.Errorf("%w: legacy torch: sys_info little_endian = %v", ErrFormat, si["little_endian"])
+		return nil, fmt.Errorf("%w: legacy torch: sys_info little_endian = %s", ErrFormat, describe(si["little_endian"]))
 	}
 	obj, err := next("object", sink)
 	if err != nil {
@@ -132,7 +134,7 @@ func streamTorchLegacy(vm *streamVM, sink *streamSink) (any, error) {
 }
 
 // streamTorchZip is loadTorchZip over archive/zip's streaming entry reader.
-func streamTorchZip(f *os.File, sink *streamSink) (any, int, error) {
+func streamTorchZip(ctx context.Context, f *os.File, lim Limits, sink *streamSink) (any, int, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, 0, fmt.Errorf("ingest: %w", err)
@@ -160,7 +162,7 @@ func streamTorchZip(f *os.File, sink *streamSink) (any, int, error) {
 		return nil, 0, fmt.Errorf("%w: torch zip: %s: %v", ErrFormat, pkl.Name, err)
 	}
 	defer rc.Close()
-	vm := newStreamVM(rc)
+	vm := newStreamVM(ctx, newLimitReader(rc, lim.Decoded, "data.pkl (--max-decoded)"), lim)
 	obj, err := vm.load(sink)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", pkl.Name, err)
@@ -186,7 +188,7 @@ func (j *job) streamBig(kind int, whole func(obj any) error) error {
 		}
 		i, ok := asInt(k)
 		if !ok || i < 0 || i >= len(archs) {
-			return 0, nil, perr(j.path, "arch2infos", fmt.Errorf("%w: key %v is not an index in 0..%d", ErrSchema, k, len(archs)-1))
+			return 0, nil, perr(j.path, "arch2infos", fmt.Errorf("%w: key %s is not an index in 0..%d", ErrSchema, describe(k), len(archs)-1))
 		}
 		field := fmt.Sprintf("arch2infos[%d]", i)
 		rec, err := convertArch(v, i)
@@ -194,7 +196,7 @@ func (j *job) streamBig(kind int, whole func(obj any) error) error {
 			return 0, nil, perr(j.path, field, err)
 		}
 		if rec.Arch != archs[i] {
-			return 0, nil, perr(j.path, field, fmt.Errorf("%w: arch_str %q, meta_archs[%d] is %q", ErrArch, rec.Arch, i, archs[i]))
+			return 0, nil, perr(j.path, field, fmt.Errorf("%w: arch_str %s, meta_archs[%d] is %q", ErrArch, Quote(rec.Arch), i, archs[i]))
 		}
 		return i, rec, nil
 	}
@@ -216,7 +218,7 @@ func (j *job) streamBig(kind int, whole func(obj any) error) error {
 	lb := newLayoutBuilder()
 	seen := map[int]bool{}
 	var order []int
-	obj, streamed, sum, size, err := streamOpen(j.path, kind, &streamSink{start: start, entry: func(k, v any) error {
+	obj, streamed, sum, size, err := streamOpen(j.ctx, j.path, kind, j.opt.Limits, &streamSink{start: start, entry: func(k, v any) error {
 		i, rec, err := convert(k, v)
 		if err != nil {
 			return err
@@ -273,7 +275,7 @@ func (j *job) streamBig(kind int, whole func(obj any) error) error {
 		}
 		return nil
 	}
-	_, _, _, _, err = streamOpen(j.path, kind, &streamSink{start: func(any) error { return nil }, entry: func(k, v any) error {
+	_, _, _, _, err = streamOpen(j.ctx, j.path, kind, j.opt.Limits, &streamSink{start: func(any) error { return nil }, entry: func(k, v any) error {
 		i, rec, err := convert(k, v)
 		if err != nil {
 			return err

@@ -104,7 +104,7 @@ func TestStreamErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []any
 			sink := &streamSink{start: func(any) error { return nil }, entry: func(k, v any) error { got = append(got, k); return nil }}
-			_, err := newStreamVM(bytesReader(tc.data)).load(sink)
+			_, err := newStreamVM(context.Background(), bytesReader(tc.data), Limits{}).load(sink)
 			if !errors.Is(err, tc.want) || !contains(err, tc.msg) {
 				t.Fatalf("err = %v, want %v with %q", err, tc.want, tc.msg)
 			}
@@ -119,7 +119,7 @@ func TestStreamErrors(t *testing.T) {
 			keys = append(keys, k)
 			return nil
 		}}
-		obj, err := newStreamVM(bytesReader([]byte("\x80\x02}(X\x0a\x00\x00\x00arch2infos}(K\x03}K\x01}u(K\x02}uu."))).load(sink)
+		obj, err := newStreamVM(context.Background(), bytesReader([]byte("\x80\x02}(X\x0a\x00\x00\x00arch2infos}(K\x03}K\x01}u(K\x02}uu.")), Limits{}).load(sink)
 		if err != nil || fmt.Sprint(keys) != "[3 1 2]" {
 			t.Fatalf("keys %v err %v", keys, err)
 		}
@@ -360,7 +360,7 @@ func FuzzStream(f *testing.F) {
 			_, _ = convertArch(v, -1)
 			return nil
 		}}
-		vm := newStreamVM(bytesReader(data))
+		vm := newStreamVM(context.Background(), bytesReader(data), Limits{})
 		_, err := vm.load(sink)
 		if err == nil && vm.off > int64(len(data)) {
 			t.Fatalf("read %d of %d bytes", vm.off, len(data))

@@ -15,6 +15,7 @@ import (
 type ingestOptions struct {
 	mapping      string
 	verifyHashes bool
+	limits       ingest.Limits
 }
 
 func newIngestCommand(opts *globalOptions) *cobra.Command {
@@ -41,6 +42,14 @@ failed ingest leaves the store as it was.`,
 	}
 	cmd.Flags().StringVar(&iopt.mapping, "mapping", "", "JSON column mapping for a CSV table (nb201, nats-sss)")
 	cmd.Flags().BoolVar(&iopt.verifyHashes, "verify-hashes", false, "nb101: re-hash every cell's stored spec and check it against its key (about 7 CPU-s more for the full file; the official API does not)")
+	d := ingest.DefaultLimits
+	f := cmd.Flags()
+	f.IntVar(&iopt.limits.PickleDepth, "max-pickle-depth", d.PickleDepth, "deepest container nesting a pickle may build")
+	f.Int64Var(&iopt.limits.PickleLive, "max-pickle-live", d.PickleLive, "bytes of objects the streaming pickle reader may hold at once")
+	f.Int64Var(&iopt.limits.Decoded, "max-decoded", d.Decoded, "decompressed bytes of one streamed pickle (.pickle.pbz2, .pth)")
+	f.Int64Var(&iopt.limits.ArchFile, "max-arch-file", d.ArchFile, "decompressed bytes of one NATS per-architecture or meta file")
+	f.Int64Var(&iopt.limits.Memory, "max-memory", d.Memory, "memory budget for per-architecture files decoded in parallel")
+	f.IntVar(&iopt.limits.CSVLine, "max-csv-line", d.CSVLine, "bytes of one CSV line")
 	return cmd
 }
 
@@ -52,6 +61,7 @@ func runIngest(ctx context.Context, opts *globalOptions, iopt ingestOptions, ben
 	defer st.Close()
 	var o ingest.Options
 	o.Progress = opts.progress()
+	o.Limits = iopt.limits
 	if iopt.mapping != "" {
 		m, err := ingest.LoadMapping(iopt.mapping)
 		if err != nil {

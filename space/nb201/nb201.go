@@ -48,11 +48,18 @@ func OpID(name string) int {
 	return -1
 }
 
+// maxLen bounds an arch string (the longest cell string is 97 bytes).
+const maxLen = 256
+
 // Parse reads an arch string such as
 // |nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|.
 // Node groups must list their inputs in order 0, 1, 2 as every benchmark file does.
 func Parse(s string) (Cell, error) {
 	var c Cell
+	if len(s) > maxLen {
+		// Longer than any cell: refuse without echoing it.
+		return c, fmt.Errorf("%w: %d-byte string starting %q, longer than any cell", ErrSyntax, len(s), s[:32])
+	}
 	groups := strings.Split(s, "+")
 	if len(groups) != 3 {
 		return c, fmt.Errorf("%w: %q: want 3 node groups separated by '+', got %d", ErrSyntax, s, len(groups))

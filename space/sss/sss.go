@@ -26,6 +26,10 @@ type Config [Layers]uint8
 // Parse reads "C1:C2:C3:C4:C5", e.g. "8:16:32:64:64".
 func Parse(s string) (Config, error) {
 	var c Config
+	if len(s) > 64 {
+		// Longer than any configuration: refuse without echoing it.
+		return c, fmt.Errorf("%w: %d-byte string starting %q, longer than any configuration", ErrSyntax, len(s), s[:16])
+	}
 	parts := strings.Split(s, ":")
 	if len(parts) != Layers {
 		return c, fmt.Errorf("%w: %q: want %d channel counts separated by ':'", ErrSyntax, s, Layers)
