@@ -28,26 +28,63 @@ func (Random) Search(ctx context.Context, s *Session, rng *rand.Rand) error {
 	return nil
 }
 
+// Mutation names of Evolution.Mutation.
+const (
+	// MutateOneEdge changes one uniformly random edge (NB201) or one
+	// edge/op (NB101) and queries the child whatever it is, a cell already
+	// queried included, as Real et al., NAS-Bench-201's R-EA and naszilla
+	// do.
+	MutateOneEdge = "one-edge"
+	// MutateUnseen retries the mutation (up to 100 times, then a random
+	// unseen cell) until the child was not queried before.
+	MutateUnseen = "unseen"
+)
+
 // Evolution is regularized (aging) evolution, Real et al. 2019: a
-// population of Population cells; each step samples Tournament members
-// uniformly without replacement, mutates the best (one edge / one op) and
-// replaces the oldest member by the child.
+// population of Population random cells; each step draws Tournament members
+// (with or without replacement), mutates the best and replaces the oldest
+// member by the child. Zero fields take naszilla's defaults: population 30,
+// tournament 10 drawn without replacement (random.sample), one-edge
+// mutation. NAS-Bench-201's R-EA is population 10, tournament 3 drawn with
+// replacement.
 type Evolution struct {
-	Population int // 0: 30 (naszilla)
-	Tournament int // 0: 10
+	Population      int    `json:"population"`
+	Tournament      int    `json:"tournament"`
+	WithReplacement bool   `json:"with_replacement"` // draw the tournament with replacement
+	Mutation        string `json:"mutation"`         // MutateOneEdge (default) or MutateUnseen
 }
 
 func (e Evolution) Name() string { return "re" }
 
+// WithDefaults returns e with the zero fields set to their defaults.
+func (e Evolution) WithDefaults() Evolution {
+	e.Population = orDefault(e.Population, 30)
+	e.Tournament = orDefault(e.Tournament, 10)
+	if e.Mutation == "" {
+		e.Mutation = MutateOneEdge
+	}
+	return e
+}
+
+// Validate reports a setting that cannot run.
+func (e Evolution) Validate() error {
+	e = e.WithDefaults()
+	if e.Mutation != MutateOneEdge && e.Mutation != MutateUnseen {
+		return fmt.Errorf("search: re: mutation %q (want %s or %s): %w", e.Mutation, MutateOneEdge, MutateUnseen, ErrBadInput)
+	}
+	if e.Population < 1 || e.Tournament < 1 || (!e.WithReplacement && e.Tournament > e.Population) {
+		return fmt.Errorf("search: re: population %d, tournament %d (without replacement the tournament must fit the population): %w",
+			e.Population, e.Tournament, ErrBadInput)
+	}
+	return nil
+}
+
 func (e Evolution) Search(ctx context.Context, s *Session, rng *rand.Rand) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	e = e.WithDefaults()
 	P, T := e.Population, e.Tournament
-	if P <= 0 {
-		P = 30
-	}
-	if T <= 0 {
-		T = 10
-	}
-	T = min(T, P)
 	pop := make([]int, 0, P) // a ring: pop[head] is the oldest once full
 	head := 0
 	for len(pop) < P && !s.Done() {
@@ -63,19 +100,32 @@ func (e Evolution) Search(ctx context.Context, s *Session, rng *rand.Rand) error
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		for j := range idx {
-			idx[j] = j
-		}
 		parent := -1
-		for j := 0; j < T; j++ { // partial Fisher-Yates: T distinct members
-			k := j + rng.IntN(len(idx)-j)
-			idx[j], idx[k] = idx[k], idx[j]
-			c := pop[idx[j]]
+		consider := func(c int) {
 			if parent < 0 || s.Oracle.Target[c] > s.Oracle.Target[parent] {
 				parent = c
 			}
 		}
-		child := mutateUnseen(s, rng, parent)
+		if e.WithReplacement {
+			for j := 0; j < T; j++ {
+				consider(pop[rng.IntN(len(pop))])
+			}
+		} else {
+			for j := range idx {
+				idx[j] = j
+			}
+			for j := 0; j < min(T, len(pop)); j++ { // partial Fisher-Yates: T distinct members
+				k := j + rng.IntN(len(idx)-j)
+				idx[j], idx[k] = idx[k], idx[j]
+				consider(pop[idx[j]])
+			}
+		}
+		var child int
+		if e.Mutation == MutateUnseen {
+			child = mutateUnseen(s, rng, parent)
+		} else {
+			child = mutateValid(s, rng, parent)
+		}
 		if child < 0 {
 			return nil
 		}
@@ -84,6 +134,17 @@ func (e Evolution) Search(ctx context.Context, s *Session, rng *rand.Rand) error
 		head = (head + 1) % len(pop)
 	}
 	return nil
+}
+
+// mutateValid mutates parent until the child is valid (satisfies the
+// constraint; up to 100 tries), else falls back to a random unseen cell.
+func mutateValid(s *Session, rng *rand.Rand, parent int) int {
+	for try := 0; try < 100; try++ {
+		if c := s.Space.Mutate(rng, parent); s.Oracle.Valid(c) {
+			return c
+		}
+	}
+	return s.RandomUnseen(rng)
 }
 
 // mutateUnseen mutates parent until it finds a valid unseen cell (up to 100
@@ -100,10 +161,16 @@ func mutateUnseen(s *Session, rng *rand.Rand, parent int) int {
 
 // LocalSearch is hill climbing over the one-mutation neighbourhood with
 // random restarts: from a random cell, query neighbours in random order
-// and move to the first better one (FirstImprovement) or to the best of all
-// neighbours; at a local optimum restart from a random unseen cell.
+// and move to the first better one (FirstImprovement) or to the best of the
+// neighbours; at a local optimum restart from a random unseen cell (or end
+// the run, with NoRestart). Neighbours > 0 examines only that many random
+// neighbours per step. A neighbour queried before is looked up in the
+// run's history, not queried again (naszilla's local search keeps a
+// query dictionary), so the counting rule does not change its course.
 type LocalSearch struct {
-	FirstImprovement bool
+	FirstImprovement bool `json:"first_improvement"`
+	Neighbours       int  `json:"neighbours"` // 0: the whole neighbourhood
+	NoRestart        bool `json:"no_restart"`
 }
 
 func (l LocalSearch) Name() string {
@@ -127,14 +194,19 @@ func (l LocalSearch) Search(ctx context.Context, s *Session, rng *rand.Rand) err
 			}
 			nb = s.Space.Neighbours(nb, x)
 			rng.Shuffle(len(nb), func(i, j int) { nb[i], nb[j] = nb[j], nb[i] })
+			if l.Neighbours > 0 && l.Neighbours < len(nb) {
+				nb = nb[:l.Neighbours]
+			}
 			best, fbest := -1, fx
 			for _, y := range nb {
 				if !s.Oracle.Valid(y) {
 					continue
 				}
-				fy, ok := s.Query(y)
+				fy, ok := s.Value(y)
 				if !ok {
-					break
+					if fy, ok = s.Query(y); !ok {
+						break
+					}
 				}
 				if fy > fbest {
 					best, fbest = y, fy
@@ -147,6 +219,9 @@ func (l LocalSearch) Search(ctx context.Context, s *Session, rng *rand.Rand) err
 				break // local optimum: restart
 			}
 			x, fx = best, fbest
+		}
+		if l.NoRestart {
+			return nil
 		}
 	}
 	return nil

@@ -54,15 +54,22 @@ func orDefault(v, d int) int {
 	return v
 }
 
+// WithDefaults returns b with the zero counts set to their defaults.
+func (b Bananas) WithDefaults() Bananas {
+	b.Members = orDefault(b.Members, 5)
+	b.Init = orDefault(b.Init, 10)
+	b.K = orDefault(b.K, 10)
+	b.Parents = orDefault(b.Parents, 10)
+	b.Candidates = orDefault(b.Candidates, 100)
+	return b
+}
+
 func (b *Bananas) Search(ctx context.Context, s *Session, rng *rand.Rand) error {
 	if b.X == nil || b.Factory == nil {
 		panic("search: Bananas needs X and Factory")
 	}
-	members := orDefault(b.Members, 5)
-	init := orDefault(b.Init, 10)
-	k := orDefault(b.K, 10)
-	nparents := orDefault(b.Parents, 10)
-	ncand := orDefault(b.Candidates, 100)
+	def := b.WithDefaults()
+	members, init, k, nparents, ncand := def.Members, def.Init, def.K, def.Parents, def.Candidates
 	for j := 0; j < init && !s.Done(); j++ {
 		i := s.RandomUnseen(rng)
 		if i < 0 {

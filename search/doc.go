@@ -16,9 +16,13 @@
 //
 // Algorithms (Random, Evolution, LocalSearch, Bananas, and weaknas.WeakNAS)
 // implement Algorithm. They draw all randomness from the injected
-// *rand.Rand (math/rand/v2): the same seed gives the same run. No algorithm
-// queries a cell twice; with Session.Dedup a cell isomorphic to a queried
-// one counts as queried too (and its value is the queried twin's).
+// *rand.Rand (math/rand/v2): the same seed gives the same run. A Session
+// counts samples under a rule (Count): CountAll charges every query, a
+// repeat included, as the papers' loops do; CountDistinct answers a repeat
+// for free; CountIsomorph also answers a cell isomorphic to a queried one
+// (with the queried twin's value) and treats isomorphs of the optimum as
+// the optimum. Regularized evolution's one-edge mutation may propose a seen
+// cell; the other algorithms skip cells they have seen.
 //
 // Slices returned by Space, Oracle and Session methods alias internal state
 // and must not be modified; they stay valid until the next Reset.

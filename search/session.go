@@ -21,19 +21,76 @@ type Pick struct {
 	Index   int
 }
 
+// Count is a counting rule: which queries cost one sample of the budget.
+type Count int
+
+const (
+	// CountAll charges every query the algorithm makes, a repeat of a
+	// queried cell included, as the authors' loops count (naszilla,
+	// NAS-Bench-201's and WeakNAS's code): the rule of the published
+	// samples-to-optimum figures.
+	CountAll Count = iota
+	// CountDistinct answers a repeated cell for free from the run's
+	// history; every distinct cell costs one.
+	CountDistinct
+	// CountIsomorph also answers a cell isomorphic to a queried one for
+	// free (with the queried twin's value), and any isomorph of an optimal
+	// cell counts as the optimum.
+	CountIsomorph
+)
+
+var countNames = [...]string{CountAll: "all", CountDistinct: "distinct", CountIsomorph: "isomorph"}
+
+// CountNames lists the counting rules' names, the default first.
+var CountNames = countNames[:]
+
+func (c Count) String() string {
+	if c < 0 || int(c) >= len(countNames) {
+		return fmt.Sprintf("Count(%d)", int(c))
+	}
+	return countNames[c]
+}
+
+// ParseCount parses a counting rule's name: all, distinct or isomorph.
+func ParseCount(name string) (Count, error) {
+	for c, n := range countNames {
+		if n == name {
+			return Count(c), nil
+		}
+	}
+	return 0, fmt.Errorf("search: unknown counting rule %q (want all, distinct or isomorph): %w", name, ErrBadInput)
+}
+
+// MarshalText implements encoding.TextMarshaler (JSON summaries record the
+// rule by name).
+func (c Count) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (c *Count) UnmarshalText(b []byte) error {
+	v, err := ParseCount(string(b))
+	if err != nil {
+		return err
+	}
+	*c = v
+	return nil
+}
+
 // Session is the state of one run. It is not safe for concurrent use; reuse
 // one per worker through Reset.
 type Session struct {
 	Space  Space
 	Oracle *Oracle
 	Budget int
-	// Dedup makes a cell isomorphic to a queried one count as queried.
+	// Count is the counting rule: what a repeated query costs.
+	Count Count
+	// Dedup makes a cell isomorphic to a queried one count as queried
+	// (Count == CountIsomorph).
 	Dedup bool
 	// StopAtOptimum ends the run as soon as the optimum (strict) is queried.
 	StopAtOptimum bool
 
 	// Results of the run.
-	Queries  []int     // queried indices, in order
+	Queries  []int     // the queries that cost a sample, in order (repeats included under CountAll)
 	Picks    []Pick    // predictor top-1 marks, if the algorithm has a model
 	Time     []float64 // cumulative simulated training seconds after each query
 	StrictAt int       // queries until an optimal cell was queried; 0 = not yet
@@ -50,32 +107,60 @@ type Session struct {
 	ibufs    map[int][]int
 }
 
-// NewSession returns a session over sp and o with the given query budget.
-// It returns an error wrapping ErrBadInput if the budget is not positive or
-// exceeds the number of valid cells (classes, with dedup).
+// NewSession returns a session over sp and o with the given query budget,
+// counting with CountIsomorph if dedup is set and with CountDistinct
+// otherwise (NewCountingSession takes any rule).
 func NewSession(sp Space, o *Oracle, budget int, dedup bool) (*Session, error) {
+	c := CountDistinct
+	if dedup {
+		c = CountIsomorph
+	}
+	return NewCountingSession(sp, o, budget, c)
+}
+
+// Limit is the largest budget a session over sp and o may have under
+// counting rule c: the valid cells (their isomorphism classes under
+// CountIsomorph); no limit (MaxInt) under CountAll, where repeats cost.
+func Limit(sp Space, o *Oracle, c Count) int {
+	switch c {
+	case CountAll:
+		return math.MaxInt
+	case CountDistinct:
+		return len(o.pool)
+	}
+	seen := make([]bool, sp.NumClasses())
+	limit := 0
+	for _, i := range o.pool {
+		if c := sp.Class(int(i)); !seen[c] {
+			seen[c] = true
+			limit++
+		}
+	}
+	return limit
+}
+
+// NewCountingSession returns a session over sp and o with the given query
+// budget and counting rule. It returns an error wrapping ErrBadInput if the
+// rule is unknown or the budget is not positive or exceeds Limit.
+func NewCountingSession(sp Space, o *Oracle, budget int, count Count) (*Session, error) {
 	if sp.Len() != o.Len() {
 		panic(fmt.Sprintf("search: NewSession: space has %d cells, oracle %d", sp.Len(), o.Len()))
 	}
-	limit := len(o.pool)
-	if dedup {
-		seen := make([]bool, sp.NumClasses())
-		limit = 0
-		for _, i := range o.pool {
-			if c := sp.Class(int(i)); !seen[c] {
-				seen[c] = true
-				limit++
-			}
-		}
+	if count < CountAll || count > CountIsomorph {
+		return nil, fmt.Errorf("search: counting rule %d: %w", int(count), ErrBadInput)
 	}
-	if budget <= 0 || budget > limit {
+	dedup := count == CountIsomorph
+	if budget <= 0 {
+		return nil, fmt.Errorf("search: budget %d is not positive: %w", budget, ErrBadInput)
+	}
+	if limit := Limit(sp, o, count); budget > limit {
 		what := "valid cells"
 		if dedup {
 			what = "isomorphism classes of valid cells"
 		}
-		return nil, fmt.Errorf("search: budget %d outside [1, %d] (%s): %w", budget, limit, what, ErrBadInput)
+		return nil, fmt.Errorf("search: budget %d outside [1, %d] (%s, --count %s): %w", budget, limit, what, count, ErrBadInput)
 	}
-	s := &Session{Space: sp, Oracle: o, Budget: budget, Dedup: dedup,
+	s := &Session{Space: sp, Oracle: o, Budget: budget, Count: count, Dedup: dedup,
 		queried: make([]bool, o.Len()), isOpt: make([]bool, o.Len()),
 		pool: make([]int32, len(o.pool)), bufs: map[int][]float64{}, ibufs: map[int][]int{}}
 	if dedup {
@@ -146,12 +231,16 @@ func (s *Session) Value(i int) (float64, bool) {
 	return s.Oracle.Target[i], true
 }
 
-// Query evaluates cell i and returns its target value. A seen cell costs
-// nothing and returns its known value. It returns false, without querying,
-// when the session is done or i is not valid (excluded by a constraint).
+// Query evaluates cell i and returns its target value. Under CountDistinct
+// and CountIsomorph a seen cell costs nothing and returns its known value;
+// under CountAll every query costs one sample. It returns false, without
+// querying, when the session is done or i is not valid (excluded by a
+// constraint).
 func (s *Session) Query(i int) (float64, bool) {
-	if v, ok := s.Value(i); ok {
-		return v, true
+	if s.Count != CountAll {
+		if v, ok := s.Value(i); ok {
+			return v, true
+		}
 	}
 	if s.Done() || !s.Oracle.valid[i] {
 		return math.NaN(), false
