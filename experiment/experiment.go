@@ -58,17 +58,48 @@ type Config struct {
 	Predictor  string
 	Constraint string // e.g. "latency:pixel3<=5ms"
 	Objective  string // e.g. "acc - 0.07*log(latency:pixel3)"
-	// KeepIsomorphs queries isomorphic duplicates as distinct cells, as the
-	// papers did; by default a cell isomorphic to a queried one is skipped.
-	KeepIsomorphs bool
-	Workers       int // parallel runs; 0 = GOMAXPROCS
+	// Count is the counting rule: which queries cost a sample. The zero
+	// value, search.CountAll, charges every query as the papers' code does.
+	Count   search.Count `json:"count"`
+	Workers int          `json:"workers"` // parallel runs; 0 = GOMAXPROCS
 	// Live, if set, answers queries by training instead of reading a table
 	// (a space with no table): NB201 cells numbered by their nb201 code,
 	// each evaluated once and shared by all runs. Random, re, ls and
 	// bananas can run on it; WeakNAS needs the labels of the whole space.
-	Live    search.Evaluator `json:"-"`
-	WeakNAS weaknas.Config   // WeakNAS settings (Factory is set from Predictor)
+	Live    search.Evaluator   `json:"-"`
+	WeakNAS weaknas.Config     // WeakNAS settings (Factory is set from Predictor)
+	RE      search.Evolution   `json:"re"`
+	LS      search.LocalSearch `json:"ls"`      // FirstImprovement is set by the name ls / ls-first
+	Bananas BananasConfig      `json:"bananas"` // BANANAS settings
+	// RunSeeds describes the seeding (filled in by Run): run i of every
+	// algorithm draws from rand.NewPCG(Seed, i), see RunRNG.
+	RunSeeds string `json:"run_seeds"`
 }
+
+// BananasConfig is the BANANAS setting; zero fields take naszilla's
+// defaults (search.Bananas).
+type BananasConfig struct {
+	Encoding   string `json:"encoding"`   // "path" (default, the paper's) or "onehot" (the space's WeakNAS encoding)
+	Members    int    `json:"ensemble"`   // ensemble size (5)
+	Init       int    `json:"init"`       // initial random cells (10)
+	K          int    `json:"k"`          // queries per iteration (10)
+	Parents    int    `json:"parents"`    // best cells mutated into candidates (10)
+	Candidates int    `json:"candidates"` // candidates per iteration (100)
+}
+
+func (b BananasConfig) withDefaults() BananasConfig {
+	if b.Encoding == "" {
+		b.Encoding = "path"
+	}
+	d := search.Bananas{Members: b.Members, Init: b.Init, K: b.K, Parents: b.Parents, Candidates: b.Candidates}.WithDefaults()
+	b.Members, b.Init, b.K, b.Parents, b.Candidates = d.Members, d.Init, d.K, d.Parents, d.Candidates
+	return b
+}
+
+// RunRNG is the random source of run i of an experiment with seed seed, the
+// same for every algorithm and whatever runs on which worker or machine:
+// rand.New(rand.NewPCG(seed, i)).
+func RunRNG(seed uint64, run int) *rand.Rand { return rand.New(rand.NewPCG(seed, uint64(run))) }
 
 func (c *Config) defaults() {
 	if c.Bench == "" {
@@ -120,17 +151,59 @@ func (c *Config) defaults() {
 	if c.Workers <= 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
 	}
+	// Record the real values of every setting, not zeros.
+	c.RE = c.RE.WithDefaults()
+	c.Bananas = c.Bananas.withDefaults()
+	factory := c.WeakNAS.Factory
+	c.WeakNAS = c.WeakNAS.WithDefaults()
+	c.WeakNAS.Factory = factory
+	c.RunSeeds = fmt.Sprintf("run i of every algorithm: rand.NewPCG(%d, i), i = 0..%d", c.Seed, c.Runs-1)
 }
 
-// Stat summarises samples-to-optimum over the runs that found the optimum.
+// Stat summarises samples-to-optimum over runs. Runs that did not find
+// the optimum are right-censored at the queries they made (the budget, or
+// fewer if the algorithm stopped early); the headline statistics are the
+// found fraction with its Wilson interval, the Kaplan–Meier quantiles and
+// the restricted mean up to Tau. FoundMean, FoundMedian and FoundStd are
+// over the runs that found the optimum only: biased low whenever some runs
+// did not, and not comparable between algorithms with different found
+// fractions. NaN (JSON null) marks what does not exist: a quantile that the
+// KM curve never reaches ("not reached"), a found-only mean without finds.
 type Stat struct {
-	Found  int     `json:"found"`
-	Frac   float64 `json:"frac"` // found within the budget
-	Mean   float64 `json:"mean"`
-	Median float64 `json:"median"`
-	Std    float64 `json:"std"` // sample std (ddof 1)
-	CILo   float64 `json:"ci95_lo"`
-	CIHi   float64 `json:"ci95_hi"`
+	Runs   int   `json:"runs"`
+	Found  int   `json:"found"`
+	Frac   Float `json:"frac"` // found within the budget
+	FracLo Float `json:"frac_ci95_lo"`
+	FracHi Float `json:"frac_ci95_hi"` // Wilson 95% interval
+	// Kaplan–Meier quartiles of samples-to-optimum with Brookmeyer–Crowley
+	// 95% intervals.
+	Q25    Quantile `json:"km_q25"`
+	Median Quantile `json:"km_median"`
+	Q75    Quantile `json:"km_q75"`
+	// Restricted mean E[min(T, Tau)] with its 95% interval; Tau is the
+	// largest number of queries of a run (the budget).
+	Tau     int   `json:"tau"`
+	RMean   Float `json:"rmean"`
+	RMeanLo Float `json:"rmean_ci95_lo"`
+	RMeanHi Float `json:"rmean_ci95_hi"`
+	// Found runs only (secondary).
+	FoundMean   Float `json:"found_mean"`
+	FoundMedian Float `json:"found_median"`
+	FoundStd    Float `json:"found_std"` // sample std (ddof 1)
+
+	km *KM
+}
+
+// KM returns the Kaplan–Meier estimate behind the statistics (nil for a
+// Stat decoded from JSON).
+func (s Stat) KM() *KM { return s.km }
+
+// Quantile is a Kaplan–Meier quantile with its 95% interval; NaN (null) is
+// "not reached".
+type Quantile struct {
+	Value Float `json:"value"`
+	Lo    Float `json:"ci95_lo"`
+	Hi    Float `json:"ci95_hi"`
 }
 
 // RunResult is one run.
@@ -141,14 +214,14 @@ type RunResult struct {
 	LooseAt  int    `json:"loose"`  // also counting the predictor's top-1; 0 = not
 	Queries  int    `json:"queries"`
 	// The final pick: the queried cell with the best target.
-	FinalIndex  int       `json:"final_index"`
-	FinalTarget float64   `json:"final_target"`
-	FinalReport float64   `json:"final_report"`
-	SimTime     float64   `json:"sim_time_s"`       // simulated training seconds of all queries
-	TimeToOpt   float64   `json:"time_to_opt_s"`    // ... until the optimum (NaN if not found)
-	AtTarget    []float64 `json:"best_target_at"`   // best-so-far target at the summary checkpoints
-	AtOracle    []float64 `json:"best_oracle_at"`   // max report over the queried cells
-	AtSelected  []float64 `json:"best_selected_at"` // report of the best-target queried cell
+	FinalIndex  int     `json:"final_index"`
+	FinalTarget Float   `json:"final_target"`
+	FinalReport Float   `json:"final_report"`
+	SimTime     float64 `json:"sim_time_s"`       // simulated training seconds of all queries
+	TimeToOpt   Float   `json:"time_to_opt_s"`    // ... until the optimum (null if not found)
+	AtTarget    []Float `json:"best_target_at"`   // best-so-far target at the summary checkpoints
+	AtOracle    []Float `json:"best_oracle_at"`   // max report over the queried cells
+	AtSelected  []Float `json:"best_selected_at"` // report of the best-target queried cell
 
 	curve [3][]float64 // target, oracle, selected at Summary.CurveX
 	found []int        // queried cells (kept for run 0, for the Pareto front)
@@ -161,14 +234,15 @@ type AlgoSummary struct {
 	Strict Stat   `json:"strict"`
 	Loose  Stat   `json:"loose"`
 	// Mean over runs at each of Summary.Checkpoints.
-	BestTarget   []float64 `json:"best_target"`
-	BestOracle   []float64 `json:"best_oracle"`
-	BestSelected []float64 `json:"best_selected"`
-	FinalReport  float64   `json:"final_report_mean"`
-	FinalStd     float64   `json:"final_report_std"`
-	RI           float64   `json:"ri_percent"` // 100*(FinalReport - ReportMean)/ReportMean
-	SimTime      float64   `json:"sim_time_mean_s"`
-	Elapsed      float64   `json:"elapsed_s"` // wall time of this algorithm's runs, summed over workers
+	BestTarget   []Float `json:"best_target"`
+	BestOracle   []Float `json:"best_oracle"`
+	BestSelected []Float `json:"best_selected"`
+	FinalRegret  Float   `json:"final_regret"` // mean over runs of the optimum's target - the best target found
+	FinalReport  Float   `json:"final_report_mean"`
+	FinalStd     Float   `json:"final_report_std"`
+	RI           Float   `json:"ri_percent"` // 100*(FinalReport - ReportMean)/ReportMean
+	SimTime      Float   `json:"sim_time_mean_s"`
+	Elapsed      float64 `json:"elapsed_s"` // wall time of this algorithm's runs, summed over workers
 
 	// Curves at Summary.CurveX: mean and std over runs.
 	CurveMean [3][]float64 `json:"-"`
@@ -190,9 +264,9 @@ type Summary struct {
 	SpaceSize     int           `json:"space_size"`
 	ValidCells    int           `json:"valid_cells"` // cells satisfying the constraint
 	Optimum       []int         `json:"optimum"`     // tie set of the target's argmax
-	OptimumValue  float64       `json:"optimum_value"`
-	OptimumReport float64       `json:"optimum_report"`
-	ReportMean    float64       `json:"report_mean"` // the average architecture (RI baseline)
+	OptimumValue  Float         `json:"optimum_value"`
+	OptimumReport Float         `json:"optimum_report"`
+	ReportMean    Float         `json:"report_mean"` // the average architecture (RI baseline)
 	Checkpoints   []int         `json:"checkpoints"`
 	Algos         []AlgoSummary `json:"algos"`
 	Elapsed       float64       `json:"elapsed_s"`
@@ -223,6 +297,18 @@ func Run(ctx context.Context, st *index.Store, cfg Config, progress io.Writer) (
 	}
 	if cfg.Runs < 0 || cfg.Budget < 0 {
 		return nil, fmt.Errorf("%w: runs %d and budget %d must be positive", ErrConfig, cfg.Runs, cfg.Budget)
+	}
+	if cfg.Count < search.CountAll || cfg.Count > search.CountIsomorph {
+		return nil, fmt.Errorf("%w: counting rule %d", ErrConfig, int(cfg.Count))
+	}
+	if err := cfg.RE.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if e := cfg.Bananas.Encoding; e != "path" && e != "onehot" {
+		return nil, fmt.Errorf("%w: bananas encoding %q (want path or onehot)", ErrConfig, e)
+	}
+	if cfg.LS.Neighbours < 0 {
+		return nil, fmt.Errorf("%w: ls neighbours %d must be >= 0", ErrConfig, cfg.LS.Neighbours)
 	}
 	var factory predictors.Factory
 	if cfg.Predictor != DefaultPredictor {
@@ -361,19 +447,8 @@ func (p *problem) finish(target, report, cost []float64, allowed []bool, cfg *Co
 		return fmt.Errorf("experiment: %w", err)
 	}
 	p.o = o
-	limit := len(o.Pool())
-	if !cfg.KeepIsomorphs {
-		seen := make([]bool, p.sp.NumClasses())
-		limit = 0
-		for _, i := range o.Pool() {
-			if c := p.sp.Class(int(i)); !seen[c] {
-				seen[c] = true
-				limit++
-			}
-		}
-	}
-	if cfg.Budget > limit {
-		return fmt.Errorf("%w: budget %d is larger than the space (%d candidate cells)", ErrConfig, cfg.Budget, limit)
+	if limit := search.Limit(p.sp, o, cfg.Count); cfg.Budget > limit {
+		return fmt.Errorf("%w: budget %d is larger than the space (%d candidate cells under --count %s)", ErrConfig, cfg.Budget, limit, cfg.Count)
 	}
 	return nil
 }
@@ -456,11 +531,28 @@ func (p *problem) algorithm(name string, cfg Config) (search.Algorithm, error) {
 		}
 		return weaknas.New(wc, p.X, p.o), nil
 	case "bananas":
+		bc := cfg.Bananas
+		b := &search.Bananas{Factory: search.BananasMember, Members: bc.Members, Init: bc.Init, K: bc.K,
+			Parents: bc.Parents, Candidates: bc.Candidates}
+		if bc.Encoding == "onehot" {
+			if p.X == nil {
+				p.X = search.EncodeAll(p.sp)
+			}
+			b.X = p.X
+			return b, nil
+		}
 		ps, ok := p.sp.(search.PathSpace)
 		if !ok {
 			return nil, fmt.Errorf("%w: bananas needs a path encoding of %T", ErrConfig, p.sp)
 		}
-		return search.NewBananas(ps, nil), nil
+		b.X = search.EncodePathAll(ps)
+		return b, nil
+	case "re":
+		return cfg.RE, nil
+	case "ls", "ls-first":
+		ls := cfg.LS
+		ls.FirstImprovement = name == "ls-first"
+		return ls, nil
 	}
 	return search.ByName(name)
 }
@@ -475,17 +567,17 @@ func execute(ctx context.Context, p *problem, cfg Config, progress io.Writer) (*
 		}
 		algos[a] = alg
 	}
-	sum := &Summary{Config: cfg, SpaceSize: p.o.Len(), ValidCells: len(p.o.Pool()), ReportMean: p.o.ReportMean(),
+	sum := &Summary{Config: cfg, SpaceSize: p.o.Len(), ValidCells: len(p.o.Pool()), ReportMean: Float(p.o.ReportMean()),
 		Device: p.device, CurveX: curveGrid(cfg.Budget)}
 	opt, ov := p.o.Optimum()
 	for _, i := range opt {
 		sum.Optimum = append(sum.Optimum, int(i))
 	}
-	sum.OptimumValue, sum.OptimumReport = ov, math.NaN()
+	sum.OptimumValue, sum.OptimumReport = Float(ov), Float(nan)
 	if len(opt) > 0 {
-		sum.OptimumReport = p.o.Report[opt[0]]
+		sum.OptimumReport = Float(p.o.Report[opt[0]])
 	} else {
-		sum.OptimumValue = math.NaN() // a live oracle does not know it
+		sum.OptimumValue = Float(nan) // a live oracle does not know it
 	}
 	for _, c := range Checkpoints {
 		if c <= cfg.Budget {
@@ -520,7 +612,7 @@ func execute(ctx context.Context, p *problem, cfg Config, progress io.Writer) (*
 				s := sessions[j.a]
 				if s == nil {
 					var err error
-					s, err = search.NewSession(p.sp, p.o, cfg.Budget, !cfg.KeepIsomorphs)
+					s, err = search.NewCountingSession(p.sp, p.o, cfg.Budget, cfg.Count)
 					if err != nil {
 						mu.Lock()
 						firstErr = cmpErr(firstErr, err)
@@ -532,7 +624,7 @@ func execute(ctx context.Context, p *problem, cfg Config, progress io.Writer) (*
 				}
 				s.Reset()
 				t0 := time.Now()
-				err := algos[j.a].Search(ctx, s, rand.New(rand.NewPCG(cfg.Seed, uint64(j.run))))
+				err := algos[j.a].Search(ctx, s, RunRNG(cfg.Seed, j.run))
 				elapsed[j.a][j.run] = time.Since(t0)
 				if err != nil {
 					mu.Lock()
@@ -630,11 +722,11 @@ func curveGrid(budget int) []int {
 
 // record extracts one run's results from its session.
 func record(p *problem, s *search.Session, algo string, run int, sum *Summary) RunResult {
-	r := RunResult{Algo: algo, Run: run, StrictAt: s.StrictAt, LooseAt: s.LooseAt, Queries: len(s.Queries), TimeToOpt: nan}
+	r := RunResult{Algo: algo, Run: run, StrictAt: s.StrictAt, LooseAt: s.LooseAt, Queries: len(s.Queries), TimeToOpt: Float(nan)}
 	if len(s.Time) > 0 {
 		r.SimTime = s.Time[len(s.Time)-1]
 		if s.StrictAt > 0 {
-			r.TimeToOpt = s.Time[s.StrictAt-1]
+			r.TimeToOpt = Float(s.Time[s.StrictAt-1])
 		}
 	}
 	for k := range r.curve {
@@ -649,9 +741,9 @@ func record(p *problem, s *search.Session, algo string, run int, sum *Summary) R
 			r.curve[0][g], r.curve[1][g], r.curve[2][g] = bt, bo, bs
 		}
 		for ; c < len(sum.Checkpoints) && sum.Checkpoints[c] <= n; c++ {
-			r.AtTarget = append(r.AtTarget, bt)
-			r.AtOracle = append(r.AtOracle, bo)
-			r.AtSelected = append(r.AtSelected, bs)
+			r.AtTarget = append(r.AtTarget, Float(bt))
+			r.AtOracle = append(r.AtOracle, Float(bo))
+			r.AtSelected = append(r.AtSelected, Float(bs))
 		}
 	}
 	for q, i := range s.Queries {
@@ -664,7 +756,7 @@ func record(p *problem, s *search.Session, algo string, run int, sum *Summary) R
 		snap(q + 1)
 	}
 	snap(math.MaxInt) // runs that stopped early hold their last values
-	r.FinalIndex, r.FinalTarget, r.FinalReport = best, bt, bs
+	r.FinalIndex, r.FinalTarget, r.FinalReport = best, Float(bt), Float(bs)
 	if run == 0 {
 		r.found = slices.Clone(s.Queries)
 	}

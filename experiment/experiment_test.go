@@ -17,12 +17,15 @@ import (
 	"github.com/nbquery/nbquery/search"
 )
 
-// TestRandomAnchor: random search over the whole NB201 space, 1,000 runs;
-// the closed form (N+1)/2 = 7,813 must lie in the 95% CI of the mean.
+// TestRandomAnchor: random search over the whole NB201 space under
+// --count distinct, 1,000 runs: samples-to-optimum is uniform on 1..N, so
+// the restricted mean (no run is censored at budget N) must cover
+// (N+1)/2 = 7,813 and the Kaplan–Meier median lie near N/2.
 func TestRandomAnchor(t *testing.T) {
 	st := testStore(t)
+	const N = 15625
 	s, err := experiment.Run(context.Background(), st, experiment.Config{
-		Algos: []string{"random"}, Runs: 1000, Budget: 15625, Seed: 1, KeepIsomorphs: true}, nil)
+		Algos: []string{"random"}, Runs: 1000, Budget: N, Seed: 1, Count: search.CountDistinct}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,20 +33,64 @@ func TestRandomAnchor(t *testing.T) {
 		t.Fatalf("optimum %v, want [6111]", s.Optimum)
 	}
 	a := s.Algos[0].Strict
-	if a.Found != 1000 || a.CILo > 7813 || a.CIHi < 7813 {
-		t.Fatalf("random search: found %d, mean %.1f, CI [%.1f, %.1f]; want 7813 inside", a.Found, a.Mean, a.CILo, a.CIHi)
+	if a.Found != 1000 || a.Frac != 1 || a.RMeanLo > 7813 || a.RMeanHi < 7813 {
+		t.Fatalf("random search: found %d, restricted mean %.1f [%.1f, %.1f]; want 7813 inside", a.Found, a.RMean, a.RMeanLo, a.RMeanHi)
 	}
-	t.Logf("random search over 1000 runs: mean %.1f, 95%% CI [%.1f, %.1f], median %.1f", a.Mean, a.CILo, a.CIHi, a.Median)
+	// The median of 1,000 uniform draws on 1..N has sd about N/(2·sqrt(1000)) ≈ 247.
+	if m := float64(a.Median.Value); math.Abs(m-N/2) > 750 || !(a.Median.Lo <= a.Median.Value && a.Median.Value <= a.Median.Hi) {
+		t.Errorf("KM median %+v, want near %d", a.Median, N/2)
+	}
+	// Without censoring the restricted mean is the found-only mean.
+	if math.Abs(float64(a.RMean-a.FoundMean)) > 1e-6 {
+		t.Errorf("restricted mean %v != found mean %v", a.RMean, a.FoundMean)
+	}
+	t.Logf("random search over 1000 runs: restricted mean %.1f [%.1f, %.1f], KM median %.0f [%.0f, %.0f]",
+		a.RMean, a.RMeanLo, a.RMeanHi, a.Median.Value, a.Median.Lo, a.Median.Hi)
 	// The looser count equals the strict one without a predictor.
-	if s.Algos[0].Loose != a {
-		t.Errorf("loose %+v != strict %+v", s.Algos[0].Loose, a)
+	if l := s.Algos[0].Loose; l.Found != a.Found || l.RMean != a.RMean || l.Median != a.Median {
+		t.Errorf("loose %+v != strict %+v", l, a)
 	}
 	// At the end every run has queried everything: the final pick is the optimum.
-	if math.Abs(s.Algos[0].FinalReport-s.OptimumReport) > 1e-9 {
-		t.Errorf("final report %v, want %v", s.Algos[0].FinalReport, s.OptimumReport)
+	if math.Abs(float64(s.Algos[0].FinalReport-s.OptimumReport)) > 1e-9 || s.Algos[0].FinalRegret != 0 {
+		t.Errorf("final report %v, want %v; regret %v", s.Algos[0].FinalReport, s.OptimumReport, s.Algos[0].FinalRegret)
 	}
-	if math.Abs(s.ReportMean-83.4086) > 1e-3 {
+	if math.Abs(float64(s.ReportMean)-83.4086) > 1e-3 {
 		t.Errorf("report mean %v", s.ReportMean)
+	}
+}
+
+// TestRandomKMCurve: with a budget of 1,000 (most runs censored) the
+// Kaplan–Meier fraction found after q queries, 1 - S(q), matches q/N within
+// its pointwise interval, and the Wilson interval of the found fraction
+// covers 1000/N.
+func TestRandomKMCurve(t *testing.T) {
+	st := testStore(t)
+	const N, B = 15625, 1000
+	s, err := experiment.Run(context.Background(), st, experiment.Config{
+		Algos: []string{"random"}, Runs: 2000, Budget: B, Seed: 7, Count: search.CountDistinct}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := s.Algos[0].Strict
+	km := a.KM()
+	for _, q := range []int{250, 500, 750, 1000} {
+		sv, lo, hi := km.S(q)
+		want := 1 - float64(q)/N
+		if want < lo || want > hi || math.Abs(sv-want) > 0.02 {
+			t.Errorf("S(%d) = %.4f [%.4f, %.4f], want %.4f", q, sv, lo, hi, want)
+		}
+	}
+	if p := float64(B) / N; float64(a.FracLo) > p || float64(a.FracHi) < p {
+		t.Errorf("found %v [%v, %v], want %v inside", a.Frac, a.FracLo, a.FracHi, p)
+	}
+	// Fewer than half found it: the median is not reached (null in JSON).
+	if !math.IsNaN(float64(a.Median.Value)) || a.Tau != B {
+		t.Errorf("median %+v tau %d", a.Median, a.Tau)
+	}
+	// Restricted mean E[min(T, B)] = Σ_{q<B} (1 - q/N) = B - B(B-1)/(2N).
+	want := B - float64(B*(B-1))/(2*N)
+	if float64(a.RMeanLo) > want || float64(a.RMeanHi) < want {
+		t.Errorf("restricted mean %v [%v, %v], want %v inside", a.RMean, a.RMeanLo, a.RMeanHi, want)
 	}
 }
 
@@ -89,8 +136,12 @@ func TestBadInput(t *testing.T) {
 		{"unrecorded hp", experiment.Config{HP: "12"}, "not recorded"},
 		{"unknown device", experiment.Config{Constraint: "latency:abacus<=5ms"}, "device"},
 		{"unknown predictor", experiment.Config{Predictor: "oracle"}, "unknown model"},
-		{"budget larger than the space", experiment.Config{Budget: 15626, KeepIsomorphs: true}, "larger than the space"},
-		{"budget larger than the classes", experiment.Config{Budget: 6467}, "larger than the space"},
+		{"budget larger than the space", experiment.Config{Budget: 15626, Count: search.CountDistinct}, "larger than the space"},
+		{"budget larger than the classes", experiment.Config{Budget: 6467, Count: search.CountIsomorph}, "larger than the space"},
+		{"unknown counting rule", experiment.Config{Count: 7}, "counting rule"},
+		{"tournament larger than the population", experiment.Config{Algos: []string{"re"}, RE: search.Evolution{Population: 3, Tournament: 4}}, "tournament"},
+		{"unknown mutation", experiment.Config{RE: search.Evolution{Mutation: "two-edge"}}, "mutation"},
+		{"unknown bananas encoding", experiment.Config{Bananas: experiment.BananasConfig{Encoding: "adj"}}, "encoding"},
 		{"constraint nobody meets", experiment.Config{Constraint: "latency:pixel3<0ms"}, "no architecture satisfies"},
 		{"bad constraint", experiment.Config{Constraint: "latency:pixel3 ~ 5"}, "constraint"},
 		{"bad objective", experiment.Config{Objective: "acc * lat"}, "objective"},
@@ -185,7 +236,7 @@ func TestHardwareAware(t *testing.T) {
 			bo, bv = i, v
 		}
 	}
-	if !reflect.DeepEqual(s2.Optimum, []int{bo}) || s2.OptimumValue != bv {
+	if !reflect.DeepEqual(s2.Optimum, []int{bo}) || float64(s2.OptimumValue) != bv {
 		t.Fatalf("objective optimum %v (%v), want [%d] (%v)", s2.Optimum, s2.OptimumValue, bo, bv)
 	}
 }
@@ -194,7 +245,7 @@ func TestHardwareAware(t *testing.T) {
 func TestSummaryTable(t *testing.T) {
 	st := testStore(t)
 	s, err := experiment.Run(context.Background(), st, experiment.Config{
-		Algos: []string{"weaknas", "random"}, Runs: 4, Budget: 200, Predictor: "ridge", KeepIsomorphs: true}, nil)
+		Algos: []string{"weaknas", "random"}, Runs: 4, Budget: 200, Predictor: "ridge", Count: search.CountDistinct}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +253,7 @@ func TestSummaryTable(t *testing.T) {
 	if err := experiment.PrintSummary(&b, s); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"optimum [6111]", "weaknas", "random", "@200", "95% CI"} {
+	for _, want := range []string{"optimum [6111]", "weaknas", "random", "@200", "95% CI", `counting rule "distinct"`, "median queries", ">200"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, b.String())
 		}
@@ -224,5 +275,3 @@ func TestSummaryTable(t *testing.T) {
 	}
 	t.Log("\n" + b.String())
 }
-
-var _ = search.ErrBadInput

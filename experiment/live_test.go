@@ -40,7 +40,7 @@ func TestLiveExperiment(t *testing.T) {
 		if n := calls.Load(); n == 0 || n > 3*3*40 {
 			t.Errorf("%d evaluations", n)
 		}
-		if len(s.Optimum) != 0 || !math.IsNaN(s.OptimumValue) {
+		if len(s.Optimum) != 0 || !math.IsNaN(float64(s.OptimumValue)) {
 			t.Errorf("live optimum %v %v", s.Optimum, s.OptimumValue)
 		}
 		var buf bytes.Buffer

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/nbquery/nbquery/experiment"
+	"github.com/nbquery/nbquery/search"
 	"github.com/nbquery/nbquery/weaknas"
 )
 
 // TestLongExperiment runs a full experiment (NBQUERY_LONG=1): by default
 // 100 WeakNAS runs of 1,000 queries with the fast default predictor.
 // NBQUERY_ALGOS (comma-separated), NBQUERY_RUNS, NBQUERY_BUDGET,
-// NBQUERY_PREDICTOR, NBQUERY_KEEP_ISOMORPHS=1, NBQUERY_EI_BEST=1 (the
+// NBQUERY_PREDICTOR, NBQUERY_COUNT (all, distinct, isomorph), NBQUERY_EI_BEST=1 (the
 // corrected EI threshold) and NBQUERY_OUT (output
 // directory) change it. Measure the whole process with
 //
@@ -27,8 +28,13 @@ func TestLongExperiment(t *testing.T) {
 		t.Skip("set NBQUERY_LONG=1")
 	}
 	cfg := experiment.Config{Algos: []string{"weaknas"}, Runs: 100, Budget: 1000, Seed: 2021,
-		KeepIsomorphs: os.Getenv("NBQUERY_KEEP_ISOMORPHS") == "1",
-		Predictor:     os.Getenv("NBQUERY_PREDICTOR"), OutDir: os.Getenv("NBQUERY_OUT")}
+		Predictor: os.Getenv("NBQUERY_PREDICTOR"), OutDir: os.Getenv("NBQUERY_OUT")}
+	if c := os.Getenv("NBQUERY_COUNT"); c != "" {
+		var err error
+		if cfg.Count, err = search.ParseCount(c); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if os.Getenv("NBQUERY_EI_BEST") == "1" {
 		cfg.WeakNAS.Threshold = weaknas.Best
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/nbquery/nbquery/index"
 	"github.com/nbquery/nbquery/ingest/tfrecord"
 	"github.com/nbquery/nbquery/internal/shared"
+	"github.com/nbquery/nbquery/search"
 	"github.com/nbquery/nbquery/space/nb101"
 )
 
@@ -95,7 +96,7 @@ func TestNB101Experiment(t *testing.T) {
 		t.Fatalf("NB101 defaults: %+v", c)
 	}
 	// FACTS.md: mean val@108 over the slice 0.9104 (to 4 digits).
-	if math.Abs(s.ReportMean-0.9104) > 1e-4 {
+	if math.Abs(float64(s.ReportMean)-0.9104) > 1e-4 {
 		t.Errorf("report mean %v, want 0.9104", s.ReportMean)
 	}
 	for a := range s.Algos {
@@ -135,7 +136,7 @@ func TestNB101ExperimentErrors(t *testing.T) {
 		{"epochs", func(c *experiment.Config) { c.HP = "200" }, experiment.ErrConfig},
 		{"constraint", func(c *experiment.Config) { c.Constraint = "latency:pixel3<=5ms" }, experiment.ErrConfig},
 		{"objective", func(c *experiment.Config) { c.Objective = "acc - 0.07*log(latency:pixel3)" }, experiment.ErrConfig},
-		{"budget", func(c *experiment.Config) { c.Budget = 30002 }, experiment.ErrConfig},
+		{"budget", func(c *experiment.Config) { c.Budget, c.Count = 30002, search.CountDistinct }, experiment.ErrConfig},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			cfg := base

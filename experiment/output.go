@@ -4,62 +4,77 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"image/color"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
-	"gonum.org/v1/plot/vg"
+	"github.com/nbquery/nbquery/search"
 )
 
-func ff(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+// ff formats a CSV number; NaN and ±Inf are an empty cell.
+func ff[F ~float64](v F) string {
+	f := float64(v)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return ""
 	}
-	return strconv.FormatFloat(v, 'g', 10, 64)
+	return strconv.FormatFloat(f, 'g', 10, 64)
 }
 
-// PrintSummary writes the summary table: samples-to-optimum (strict and
-// looser, found runs only), the fraction found within the budget, best-so-far
-// values at the checkpoints and the relative improvement.
+// countHelp explains a counting rule in a table header.
+var countHelp = map[search.Count]string{
+	search.CountAll:      "every query costs one sample, repeats included",
+	search.CountDistinct: "a repeated cell is free",
+	search.CountIsomorph: "a cell isomorphic to a queried one is free; isomorphs of the optimum count as the optimum",
+}
+
+// PrintSummary writes the summary table: per algorithm the fraction of
+// runs that found the optimum within the budget (Wilson 95% interval), the
+// Kaplan–Meier median of samples-to-optimum and the restricted mean (runs
+// that did not find it censored at the budget), the final regret and the
+// relative improvement; then WeakNAS's looser count where it differs, and
+// best-so-far values at the checkpoints.
 func PrintSummary(w io.Writer, s *Summary) error {
 	cfg := s.Config
-	fmt.Fprintf(w, "%s %s: search %s, report %s, hp %s; %d runs x %d queries, seed %d; %d of %d cells valid\n",
-		cfg.Bench, cfg.Dataset, cfg.Target, cfg.Report, cfg.HP, cfg.Runs, cfg.Budget, cfg.Seed, s.ValidCells, s.SpaceSize)
+	fmt.Fprintf(w, "%s %s: search %s, report %s, hp %s; %d of %d cells valid\n",
+		cfg.Bench, cfg.Dataset, cfg.Target, cfg.Report, cfg.HP, s.ValidCells, s.SpaceSize)
+	fmt.Fprintf(w, "%d runs x %d queries; counting rule %q (%s); %s\n",
+		cfg.Runs, cfg.Budget, cfg.Count.String(), countHelp[cfg.Count], cfg.RunSeeds)
 	if len(s.Optimum) == 0 {
 		fmt.Fprintln(w, "optimum unknown: labels come from live training, not a table (samples-to-optimum not counted)")
 	} else {
 		fmt.Fprintf(w, "optimum %v: target %.4f, report %.4f; average architecture report %.4f\n",
 			s.Optimum, s.OptimumValue, s.OptimumReport, s.ReportMean)
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "algo\tfound\tmean\tmedian\tstd\t95% CI\tloose found\tloose mean\tloose median\tfinal report\tRI %\ttime s\t\n")
-	ci := func(st Stat) string {
-		if math.IsNaN(st.CILo) {
-			return "-"
-		}
-		return fmt.Sprintf("[%.0f, %.0f]", st.CILo, st.CIHi)
-	}
-	num := func(v float64) string {
-		if math.IsNaN(v) {
-			return "-"
-		}
-		return fmt.Sprintf("%.1f", v)
-	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "algo\tfound [95% CI]\tmedian queries [95% CI]\tmean queries, restricted [95% CI]\tfinal regret\tRI %\ttime s\t\n")
 	for _, a := range s.Algos {
-		fmt.Fprintf(tw, "%s\t%.0f%%\t%s\t%s\t%s\t%s\t%.0f%%\t%s\t%s\t%.3f\t%.3f\t%.1f\t\n", a.Algo,
-			100*a.Strict.Frac, num(a.Strict.Mean), num(a.Strict.Median), num(a.Strict.Std), ci(a.Strict),
-			100*a.Loose.Frac, num(a.Loose.Mean), num(a.Loose.Median), a.FinalReport, a.RI, a.Elapsed)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t\n", a.Algo, fracCI(a.Strict), medianCI(a.Strict), rmeanCI(a.Strict),
+			num(a.FinalRegret, 3), num(a.RI, 2), a.Elapsed)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	fmt.Fprintf(w, "found: runs that queried an optimal cell within %d queries. median: Kaplan-Meier, runs that did not find it\n"+
+		"censored (>%d: fewer than half found it). restricted mean: mean of min(queries to optimum, %d).\n"+
+		"final regret: optimum target - best target found, mean over runs. RI: final report vs the average architecture.\n",
+		cfg.Budget, cfg.Budget, cfg.Budget)
+	loose := false
+	for _, a := range s.Algos {
+		loose = loose || a.Loose.Found != a.Strict.Found || a.Loose.RMean != a.Strict.RMean
+	}
+	if loose {
+		fmt.Fprintln(w, "looser count (WeakNAS authors': queried, or the predictor's top-1):")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprint(tw, "algo\tfound [95% CI]\tmedian queries [95% CI]\tmean queries, restricted [95% CI]\t\n")
+		for _, a := range s.Algos {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", a.Algo, fracCI(a.Loose), medianCI(a.Loose), rmeanCI(a.Loose))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
 	if len(s.Checkpoints) == 0 {
 		return nil
@@ -81,9 +96,47 @@ func PrintSummary(w io.Writer, s *Summary) error {
 	return tw.Flush()
 }
 
+func isNaN(v Float) bool { return math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) }
+
+func num(v Float, prec int) string {
+	if isNaN(v) {
+		return "-"
+	}
+	return strconv.FormatFloat(float64(v), 'f', prec, 64)
+}
+
+func fracCI(st Stat) string {
+	if isNaN(st.Frac) {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%% [%.0f, %.0f]", 100*st.Frac, 100*st.FracLo, 100*st.FracHi)
+}
+
+// bound prints a KM quantile or limit: ">tau" where not reached.
+func bound(v Float, tau int) string {
+	if isNaN(v) {
+		return fmt.Sprintf(">%d", tau)
+	}
+	return num(v, 0)
+}
+
+func medianCI(st Stat) string {
+	if st.Runs == 0 {
+		return "-"
+	}
+	m := st.Median
+	return fmt.Sprintf("%s [%s, %s]", bound(m.Value, st.Tau), bound(m.Lo, st.Tau), bound(m.Hi, st.Tau))
+}
+
+func rmeanCI(st Stat) string {
+	if isNaN(st.RMean) {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f [%.0f, %.0f]", st.RMean, st.RMeanLo, st.RMeanHi)
+}
+
 // Write writes into dir: summary.{json,csv}, runs.{json,csv}, curves.csv,
-// curve_target.{png,svg}, curve_report.{png,svg}, s2o.{png,svg}, and with a
-// latency metric pareto.csv and pareto.{png,svg}.
+// km.csv, the plots (see writePlots) and with a latency metric pareto.csv.
 func Write(dir string, s *Summary) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("experiment: output: %w", err)
@@ -94,18 +147,15 @@ func Write(dir string, s *Summary) error {
 	}
 	steps := []func() error{
 		func() error { return writeJSON(filepath.Join(dir, "summary.json"), s) },
-		func() error { return writeJSON(filepath.Join(dir, "runs.json"), jsonSafe(runs)) },
+		func() error { return writeJSON(filepath.Join(dir, "runs.json"), runs) },
 		func() error { return writeCSV(filepath.Join(dir, "summary.csv"), summaryRows(s)) },
 		func() error { return writeCSV(filepath.Join(dir, "runs.csv"), runRows(s, runs)) },
 		func() error { return writeCSV(filepath.Join(dir, "curves.csv"), curveRows(s)) },
-		func() error { return plotCurves(dir, "curve_target", "best-so-far target", s, 0) },
-		func() error { return plotCurves(dir, "curve_report", "val-selected report", s, 2) },
-		func() error { return plotS2O(dir, s) },
+		func() error { return writeCSV(filepath.Join(dir, "km.csv"), kmRows(s)) },
+		func() error { return writePlots(dir, s) },
 	}
 	if s.TrueFront != nil {
-		steps = append(steps,
-			func() error { return writeCSV(filepath.Join(dir, "pareto.csv"), paretoRows(s)) },
-			func() error { return plotPareto(dir, s) })
+		steps = append(steps, func() error { return writeCSV(filepath.Join(dir, "pareto.csv"), paretoRows(s)) })
 	}
 	for _, f := range steps {
 		if err := f(); err != nil {
@@ -115,53 +165,13 @@ func Write(dir string, s *Summary) error {
 	return nil
 }
 
-// jsonSafe replaces NaN (which encoding/json rejects) by -1 in run results.
-func jsonSafe(rs []RunResult) []RunResult {
-	out := make([]RunResult, len(rs))
-	for i, r := range rs {
-		if math.IsNaN(r.TimeToOpt) {
-			r.TimeToOpt = -1
-		}
-		out[i] = r
-	}
-	return out
-}
-
+// writeJSON writes v indented; Float fields encode NaN as null.
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", " ")
 	if err != nil {
-		// NaN statistics (no run found the optimum): encode them as null.
-		b, err = json.MarshalIndent(nanToNull(v), "", " ")
-		if err != nil {
-			return err
-		}
+		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
-
-// nanToNull round-trips v through a map form, with NaN and Inf as nil.
-func nanToNull(v any) any {
-	s, ok := v.(*Summary)
-	if !ok {
-		return v
-	}
-	c := *s
-	c.Algos = append([]AlgoSummary(nil), s.Algos...)
-	fix := func(x *float64) {
-		if math.IsNaN(*x) || math.IsInf(*x, 0) {
-			*x = -1
-		}
-	}
-	fixStat := func(st *Stat) { fix(&st.Mean); fix(&st.Median); fix(&st.Std); fix(&st.CILo); fix(&st.CIHi) }
-	for i := range c.Algos {
-		fixStat(&c.Algos[i].Strict)
-		fixStat(&c.Algos[i].Loose)
-		fix(&c.Algos[i].FinalReport)
-		fix(&c.Algos[i].FinalStd)
-		fix(&c.Algos[i].RI)
-	}
-	fix(&c.ReportMean)
-	return &c
 }
 
 func writeCSV(path string, rows [][]string) error {
@@ -177,25 +187,57 @@ func writeCSV(path string, rows [][]string) error {
 	return f.Close()
 }
 
-func summaryRows(s *Summary) [][]string {
-	head := []string{"algo", "runs", "strict_found", "strict_frac", "strict_mean", "strict_median", "strict_std", "strict_ci_lo", "strict_ci_hi",
-		"loose_found", "loose_frac", "loose_mean", "loose_median", "loose_std", "loose_ci_lo", "loose_ci_hi",
-		"final_report_mean", "final_report_std", "report_mean_space", "ri_percent", "sim_time_mean_s", "elapsed_s"}
-	for _, c := range s.Checkpoints {
-		head = append(head, fmt.Sprintf("target@%d", c), fmt.Sprintf("oracle@%d", c), fmt.Sprintf("selected@%d", c))
+// statCols returns the column names (with prefix) and values of a Stat.
+func statCols(prefix string, st Stat) (names, vals []string) {
+	add := func(n, v string) {
+		names = append(names, prefix+n)
+		vals = append(vals, v)
 	}
-	rows := [][]string{head}
+	add("found", strconv.Itoa(st.Found))
+	add("frac", ff(st.Frac))
+	add("frac_ci_lo", ff(st.FracLo))
+	add("frac_ci_hi", ff(st.FracHi))
+	for _, q := range []struct {
+		n string
+		q Quantile
+	}{{"km_median", st.Median}, {"km_q25", st.Q25}, {"km_q75", st.Q75}} {
+		add(q.n, ff(q.q.Value))
+		add(q.n+"_ci_lo", ff(q.q.Lo))
+		add(q.n+"_ci_hi", ff(q.q.Hi))
+	}
+	add("rmean", ff(st.RMean))
+	add("rmean_ci_lo", ff(st.RMeanLo))
+	add("rmean_ci_hi", ff(st.RMeanHi))
+	add("found_mean", ff(st.FoundMean))
+	add("found_median", ff(st.FoundMedian))
+	add("found_std", ff(st.FoundStd))
+	return names, vals
+}
+
+// summaryRows is summary.csv: one row per algorithm; an empty cell is a
+// value that does not exist (a KM quantile not reached within the budget).
+func summaryRows(s *Summary) [][]string {
+	head := []string{"algo", "runs", "budget", "count", "seed"}
+	rows := [][]string{nil}
 	for _, a := range s.Algos {
-		r := []string{a.Algo, strconv.Itoa(a.Runs)}
-		for _, st := range []Stat{a.Strict, a.Loose} {
-			r = append(r, strconv.Itoa(st.Found), ff(st.Frac), ff(st.Mean), ff(st.Median), ff(st.Std), ff(st.CILo), ff(st.CIHi))
+		r := []string{a.Algo, strconv.Itoa(a.Runs), strconv.Itoa(s.Config.Budget), s.Config.Count.String(), strconv.FormatUint(s.Config.Seed, 10)}
+		sn, sv := statCols("strict_", a.Strict)
+		ln, lv := statCols("loose_", a.Loose)
+		r = append(append(r, sv...), lv...)
+		if len(rows) == 1 {
+			head = append(append(head, sn...), ln...)
+			head = append(head, "final_regret", "final_report_mean", "final_report_std", "report_mean_space", "ri_percent", "sim_time_mean_s", "elapsed_s")
+			for _, c := range s.Checkpoints {
+				head = append(head, fmt.Sprintf("target@%d", c), fmt.Sprintf("oracle@%d", c), fmt.Sprintf("selected@%d", c))
+			}
 		}
-		r = append(r, ff(a.FinalReport), ff(a.FinalStd), ff(s.ReportMean), ff(a.RI), ff(a.SimTime), ff(a.Elapsed))
+		r = append(r, ff(a.FinalRegret), ff(a.FinalReport), ff(a.FinalStd), ff(s.ReportMean), ff(a.RI), ff(a.SimTime), ff(a.Elapsed))
 		for k := range s.Checkpoints {
 			r = append(r, ff(a.BestTarget[k]), ff(a.BestOracle[k]), ff(a.BestSelected[k]))
 		}
 		rows = append(rows, r)
 	}
+	rows[0] = head
 	return rows
 }
 
@@ -228,6 +270,24 @@ func curveRows(s *Summary) [][]string {
 	return rows
 }
 
+// kmRows is km.csv: the strict Kaplan–Meier curve of each algorithm at its
+// event times (found = 1 - S, the fraction of runs that have found the
+// optimum, with its pointwise 95% interval).
+func kmRows(s *Summary) [][]string {
+	rows := [][]string{{"algo", "queries", "at_risk", "found_here", "surv", "found", "found_ci_lo", "found_ci_hi"}}
+	for _, a := range s.Algos {
+		km := a.Strict.KM()
+		if km == nil {
+			continue
+		}
+		for j, t := range km.Times {
+			rows = append(rows, []string{a.Algo, strconv.Itoa(t), strconv.Itoa(km.AtRisk[j]), strconv.Itoa(km.Events[j]),
+				ff(km.Surv[j]), ff(1 - km.Surv[j]), ff(1 - km.Hi[j]), ff(1 - km.Lo[j])})
+		}
+	}
+	return rows
+}
+
 func paretoRows(s *Summary) [][]string {
 	rows := [][]string{{"front", "index", "accuracy", "latency"}}
 	add := func(name string, pts []Point) {
@@ -242,138 +302,22 @@ func paretoRows(s *Summary) [][]string {
 	return rows
 }
 
-func save(p *plot.Plot, dir, name string) error {
-	for _, ext := range []string{".png", ".svg"} {
-		if err := p.Save(7*vg.Inch, 4.5*vg.Inch, filepath.Join(dir, name+ext)); err != nil {
-			return err
-		}
+// ReadConfig reads the configuration recorded in a summary.json written by
+// Write (or by experiment --json), so that the experiment can be repeated
+// from its summary alone: every setting there has its real value.
+func ReadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("experiment: %w", err)
 	}
-	return nil
-}
-
-// plotCurves draws curve c (mean ± std band) of every algorithm.
-func plotCurves(dir, name, ylabel string, s *Summary, c int) error {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s %s (%d runs)", s.Config.Bench, s.Config.Dataset, s.Config.Runs)
-	p.X.Label.Text = "queries"
-	p.Y.Label.Text = ylabel
-	// Fit the y range to the bands from 10 queries on: the first few
-	// queries' spread (broken cells) would squash the rest.
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for i, a := range s.Algos {
-		col := plotutil.Color(i)
-		mean, sd := a.CurveMean[c], a.CurveStd[c]
-		line := make(plotter.XYs, 0, len(s.CurveX))
-		band := make(plotter.XYs, 0, 2*len(s.CurveX))
-		for g, x := range s.CurveX {
-			if math.IsInf(mean[g], 0) || math.IsNaN(mean[g]) {
-				continue
-			}
-			line = append(line, plotter.XY{X: float64(x), Y: mean[g]})
-			band = append(band, plotter.XY{X: float64(x), Y: mean[g] + sd[g]})
-			if x >= 10 {
-				lo = math.Min(lo, mean[g]-sd[g])
-				hi = math.Max(hi, mean[g]+sd[g])
-			}
-		}
-		for g := len(s.CurveX) - 1; g >= 0; g-- {
-			if math.IsInf(mean[g], 0) || math.IsNaN(mean[g]) {
-				continue
-			}
-			band = append(band, plotter.XY{X: float64(s.CurveX[g]), Y: mean[g] - sd[g]})
-		}
-		if len(line) == 0 {
-			continue
-		}
-		poly, err := plotter.NewPolygon(band)
-		if err != nil {
-			return err
-		}
-		r, g, b, _ := col.RGBA()
-		poly.Color = color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 50}
-		poly.LineStyle.Width = 0
-		l, err := plotter.NewLine(line)
-		if err != nil {
-			return err
-		}
-		l.Color = col
-		l.Width = vg.Points(1.5)
-		p.Add(poly, l)
-		p.Legend.Add(a.Algo, l)
+	var s struct {
+		Config *Config `json:"config"`
 	}
-	if !math.IsInf(lo, 0) && !math.IsInf(hi, 0) {
-		p.Y.Min, p.Y.Max = lo, hi
+	if err := json.Unmarshal(b, &s); err != nil {
+		return Config{}, fmt.Errorf("%w: %s: not a summary: %v", ErrConfig, path, err)
 	}
-	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
-	p.Add(plotter.NewGrid())
-	return save(p, dir, name)
-}
-
-// plotS2O draws box plots of strict samples-to-optimum per algorithm.
-func plotS2O(dir string, s *Summary) error {
-	p := plot.New()
-	p.Title.Text = "samples to the global optimum (runs that found it)"
-	p.Y.Label.Text = "queries"
-	var names []string
-	for i, a := range s.Algos {
-		var v plotter.Values
-		for _, r := range a.Results {
-			if r.StrictAt > 0 {
-				v = append(v, float64(r.StrictAt))
-			}
-		}
-		names = append(names, fmt.Sprintf("%s (%d%%)", a.Algo, int(math.Round(100*a.Strict.Frac))))
-		if len(v) == 0 {
-			continue
-		}
-		bp, err := plotter.NewBoxPlot(vg.Points(30), float64(i), v)
-		if err != nil {
-			return err
-		}
-		bp.FillColor = plotutil.Color(i)
-		p.Add(bp)
+	if s.Config == nil || len(s.Config.Algos) == 0 || s.Config.Runs <= 0 || s.Config.Budget <= 0 {
+		return Config{}, fmt.Errorf("%w: %s: no experiment configuration (config.Algos, Runs, Budget)", ErrConfig, path)
 	}
-	p.NominalX(names...)
-	return save(p, dir, "s2o")
-}
-
-func plotPareto(dir string, s *Summary) error {
-	p := plot.New()
-	p.Title.Text = "Pareto fronts: accuracy vs " + strings.TrimPrefix(s.Device, "hw:")
-	p.X.Label.Text = s.Device
-	p.Y.Label.Text = s.Config.Target + " accuracy"
-	xy := func(pts []Point) plotter.XYs {
-		out := make(plotter.XYs, len(pts))
-		for i, q := range pts {
-			out[i] = plotter.XY{X: q.Latency, Y: q.Accuracy}
-		}
-		return out
-	}
-	if len(s.TrueFront) > 0 {
-		l, err := plotter.NewLine(xy(s.TrueFront))
-		if err != nil {
-			return err
-		}
-		l.Color = color.Black
-		l.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
-		p.Add(l)
-		p.Legend.Add("true front", l)
-	}
-	for i, a := range s.Algos {
-		if len(a.Front) == 0 {
-			continue
-		}
-		sc, err := plotter.NewScatter(xy(a.Front))
-		if err != nil {
-			return err
-		}
-		sc.Color = plotutil.Color(i)
-		sc.Shape = plotutil.Shape(i)
-		p.Add(sc)
-		p.Legend.Add(a.Algo+" (run 0)", sc)
-	}
-	p.Legend.Left = false
-	p.Add(plotter.NewGrid())
-	return save(p, dir, "pareto")
+	return *s.Config, nil
 }

@@ -5,33 +5,51 @@ import (
 	"sort"
 
 	"gonum.org/v1/gonum/stat"
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// s2o summarises samples-to-optimum counts (0 = not found) over runs.
-func s2o(at []int) Stat {
+// s2o summarises samples-to-optimum over runs: at[i] is the query at which
+// run i found the optimum (0: not within its queries[i] queries, censored).
+func s2o(at, queries []int) Stat {
+	st := Stat{Runs: len(at)}
 	var xs []float64
 	for _, a := range at {
 		if a > 0 {
 			xs = append(xs, float64(a))
 		}
 	}
-	st := Stat{Found: len(xs), Mean: nan, Median: nan, Std: nan, CILo: nan, CIHi: nan}
+	st.Found = len(xs)
+	st.Frac, st.FracLo, st.FracHi = Float(nan), Float(nan), Float(nan)
 	if len(at) > 0 {
-		st.Frac = float64(len(xs)) / float64(len(at))
+		st.Frac = Float(float64(len(xs)) / float64(len(at)))
+		lo, hi := Wilson(len(xs), len(at))
+		st.FracLo, st.FracHi = Float(lo), Float(hi)
 	}
-	if len(xs) == 0 {
-		return st
+	tau := 0
+	for _, q := range queries {
+		tau = max(tau, q)
 	}
-	sort.Float64s(xs)
-	st.Mean = stat.Mean(xs, nil)
-	st.Median = stat.Quantile(0.5, stat.LinInterp, xs, nil)
+	st.Tau = tau
+	km := KaplanMeier(at, queries)
+	quant := func(p float64) Quantile {
+		q, lo, hi := km.Quantile(p)
+		return Quantile{Float(q), Float(lo), Float(hi)}
+	}
+	st.Q25, st.Median, st.Q75 = quant(0.25), quant(0.5), quant(0.75)
+	st.RMean, st.RMeanLo, st.RMeanHi = Float(nan), Float(nan), Float(nan)
+	if len(at) > 0 {
+		m, lo, hi := km.RMean(tau)
+		st.RMean, st.RMeanLo, st.RMeanHi = Float(m), Float(lo), Float(hi)
+	}
+	st.FoundMean, st.FoundMedian, st.FoundStd = Float(nan), Float(nan), Float(nan)
+	if len(xs) > 0 {
+		sort.Float64s(xs)
+		st.FoundMean = Float(stat.Mean(xs, nil))
+		st.FoundMedian = Float(stat.Quantile(0.5, stat.LinInterp, xs, nil))
+	}
 	if len(xs) > 1 {
-		st.Std = stat.StdDev(xs, nil)
-		t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(len(xs) - 1)}.Quantile(0.975)
-		h := t * st.Std / math.Sqrt(float64(len(xs)))
-		st.CILo, st.CIHi = st.Mean-h, st.Mean+h
+		st.FoundStd = Float(stat.StdDev(xs, nil))
 	}
+	st.km = km
 	return st
 }
 
@@ -39,25 +57,33 @@ func aggregate(algo string, rs []RunResult, sum *Summary) AlgoSummary {
 	as := AlgoSummary{Algo: algo, Runs: len(rs), Results: rs}
 	strict := make([]int, len(rs))
 	loose := make([]int, len(rs))
+	queries := make([]int, len(rs))
 	final := make([]float64, len(rs))
+	var simTime float64
 	for i, r := range rs {
-		strict[i], loose[i], final[i] = r.StrictAt, r.LooseAt, r.FinalReport
-		as.SimTime += r.SimTime / float64(len(rs))
+		strict[i], loose[i], queries[i], final[i] = r.StrictAt, r.LooseAt, r.Queries, float64(r.FinalReport)
+		simTime += r.SimTime / float64(len(rs))
 	}
-	as.Strict, as.Loose = s2o(strict), s2o(loose)
-	as.FinalReport, as.FinalStd = stat.PopMeanStdDev(final, nil)
-	as.RI = 100 * (as.FinalReport - sum.ReportMean) / sum.ReportMean
-	mean := func(get func(r RunResult) []float64, k int) float64 {
-		var s float64
+	as.Strict, as.Loose = s2o(strict, queries), s2o(loose, queries)
+	fr, fs := stat.PopMeanStdDev(final, nil)
+	as.FinalReport, as.FinalStd, as.SimTime = Float(fr), Float(fs), Float(simTime)
+	as.RI = Float(100 * (fr - float64(sum.ReportMean)) / float64(sum.ReportMean))
+	var regret float64
+	for _, r := range rs {
+		regret += (float64(sum.OptimumValue) - float64(r.FinalTarget)) / float64(len(rs))
+	}
+	as.FinalRegret = Float(regret)
+	mean := func(get func(r RunResult) []Float, k int) Float {
+		var s Float
 		for _, r := range rs {
 			s += get(r)[k]
 		}
-		return s / float64(len(rs))
+		return s / Float(len(rs))
 	}
 	for k := range sum.Checkpoints {
-		as.BestTarget = append(as.BestTarget, mean(func(r RunResult) []float64 { return r.AtTarget }, k))
-		as.BestOracle = append(as.BestOracle, mean(func(r RunResult) []float64 { return r.AtOracle }, k))
-		as.BestSelected = append(as.BestSelected, mean(func(r RunResult) []float64 { return r.AtSelected }, k))
+		as.BestTarget = append(as.BestTarget, mean(func(r RunResult) []Float { return r.AtTarget }, k))
+		as.BestOracle = append(as.BestOracle, mean(func(r RunResult) []Float { return r.AtOracle }, k))
+		as.BestSelected = append(as.BestSelected, mean(func(r RunResult) []Float { return r.AtSelected }, k))
 	}
 	col := make([]float64, len(rs))
 	for c := range as.CurveMean {
