@@ -15,6 +15,7 @@ import (
 type ingestOptions struct {
 	mapping      string
 	verifyHashes bool
+	force        bool
 	limits       ingest.Limits
 }
 
@@ -42,6 +43,7 @@ failed ingest leaves the store as it was.`,
 	}
 	cmd.Flags().StringVar(&iopt.mapping, "mapping", "", "JSON column mapping for a CSV table (nb201, nats-sss)")
 	cmd.Flags().BoolVar(&iopt.verifyHashes, "verify-hashes", false, "nb101: re-hash every cell's stored spec and check it against its key (about 7 CPU-s more for the full file; the official API does not)")
+	cmd.Flags().BoolVar(&iopt.force, "force", false, "nb101: ingest a file named like an official tfrecord whose SHA-256 is not the official one")
 	d := ingest.DefaultLimits
 	f := cmd.Flags()
 	f.IntVar(&iopt.limits.PickleDepth, "max-pickle-depth", d.PickleDepth, "deepest container nesting a pickle may build")
@@ -77,7 +79,7 @@ func runIngest(ctx context.Context, opts *globalOptions, iopt ingestOptions, ben
 		case index.NATSSSS:
 			res, err = ingest.NATSSSS(ctx, st, p, o)
 		case index.NB101:
-			res, err = ingestNB101(ctx, st, p, o, iopt.verifyHashes)
+			res, err = ingestNB101(ctx, st, p, o, iopt.verifyHashes, iopt.force)
 		default:
 			return usagef("unknown benchmark %q (want nb201, nats-sss or nb101)", bench)
 		}

@@ -25,7 +25,7 @@ func init() { extraCommands = append(extraCommands, newSpaceCommand) }
 // ingestNB101 reads a tfrecord, or a partial table keyed by hash (CSV/JSON).
 // The framing CRCs, JSON, base64 and protobuf of every record are always
 // checked; re-hashing every cell is optional (verify).
-func ingestNB101(ctx context.Context, st *index.Store, path string, o ingest.Options, verify bool) (ingest.Result, error) {
+func ingestNB101(ctx context.Context, st *index.Store, path string, o ingest.Options, verify, force bool) (ingest.Result, error) {
 	var res tfrecord.Result
 	var err error
 	kind := tfrecord.KindTFRecord
@@ -33,9 +33,9 @@ func ingestNB101(ctx context.Context, st *index.Store, path string, o ingest.Opt
 		kind = "nb101-partial"
 		res, err = tfrecord.IngestNB101Partial(ctx, st, path, o.Progress)
 	} else {
-		res, err = tfrecord.IngestNB101With(ctx, st, path, tfrecord.Options{Progress: o.Progress, SkipHashCheck: !verify})
+		res, err = tfrecord.IngestNB101With(ctx, st, path, tfrecord.Options{Progress: o.Progress, SkipHashCheck: !verify, Force: force})
 	}
-	out := ingest.Result{Source: index.Source{Path: path, Kind: kind, Size: res.Bytes}, Rows: res.Cells, Elapsed: res.Duration}
+	out := ingest.Result{Source: index.Source{Path: path, Kind: kind, Size: res.Bytes, SHA256: res.SHA256}, Rows: res.Cells, Elapsed: res.Duration}
 	if errors.Is(err, index.ErrUnchanged) {
 		out.Unchanged = true
 		return out, nil

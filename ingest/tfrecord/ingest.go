@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ type Result struct {
 	Cells    int           // distinct hashes
 	Bytes    int64         // bytes read
 	Role     string        // manifest role of the table ("table" or "partial/...")
+	SHA256   string        // hex digest of the file (also when it was already ingested)
 	Duration time.Duration // wall time, including the commit
 }
 
@@ -39,6 +41,31 @@ type Options struct {
 	// costs ~16 us of CPU per cell (~7 s for the 423,624 cells, on a second
 	// goroutine); the official api.py does not do it.
 	SkipHashCheck bool
+	// Force ingests a file named like an official one (nasbench_full.tfrecord,
+	// nasbench_only108.tfrecord) whose digest is not the official one.
+	Force bool
+}
+
+// official are the published digests and record counts of the official
+// files (google-research/nasbench README; counts: 423,624 models x 3
+// repeats x 4 or 1 budgets).
+var official = map[string]struct {
+	sha256  string
+	records int64
+}{
+	"nasbench_full.tfrecord":    {"3d64db8180fb1b0207212f9032205064312b6907a3bbc81eabea10db2f5c7e9c", 5_083_488},
+	"nasbench_only108.tfrecord": {"4c39c3936e36a85269881d659e44e61a245babcb72cb374eacacf75d0e5f4fd1", 1_270_872},
+}
+
+// checkOfficial refuses a file named like an official one whose digest is
+// not the official digest, unless forced.
+func checkOfficial(path, sum string, records int64, force bool) error {
+	o, ok := official[filepath.Base(path)]
+	if !ok || force || sum == o.sha256 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s has %d records and SHA-256 %.12s..., the official file has %d records and SHA-256 %.12s... "+
+		"(truncated or edited?); rename it or pass --force to ingest it anyway", ErrNotOfficial, path, records, sum, o.records, o.sha256)
 }
 
 // IngestNB101 reads nasbench_full.tfrecord or nasbench_only108.tfrecord at
@@ -69,7 +96,8 @@ func IngestNB101With(ctx context.Context, st *index.Store, path string, opt Opti
 	if err != nil {
 		return res, fmt.Errorf("tfrecord: %w", err)
 	}
-	if err := alreadyIngested(st, path, KindTFRecord, fi.Size()); err != nil {
+	if sum, err := alreadyIngested(st, path, KindTFRecord, fi.Size()); err != nil {
+		res.SHA256 = sum
 		return res, err
 	}
 	sum := sha256.New()
@@ -168,6 +196,10 @@ func IngestNB101With(ctx context.Context, st *index.Store, path string, opt Opti
 	}
 	res.Bytes, res.Cells = rr.R.Offset(), len(seen)
 	src := index.Source{Path: path, Kind: KindTFRecord, SHA256: hex.EncodeToString(sum.Sum(nil)), Size: fi.Size()}
+	res.SHA256 = src.SHA256
+	if err := checkOfficial(path, src.SHA256, res.Records, opt.Force); err != nil {
+		return res, err
+	}
 	role, err := b.Commit(src)
 	ok = true
 	if err != nil {
@@ -185,20 +217,21 @@ func IngestNB101With(ctx context.Context, st *index.Store, path string, opt Opti
 // holds a source of this kind with the same size and SHA-256, so that
 // re-running an ingest costs one hash of the file instead of a full parse.
 // (Commit checks again under the store lock.)
-func alreadyIngested(st *index.Store, path, kind string, size int64) error {
+// It returns the file's digest when it is unchanged.
+func alreadyIngested(st *index.Store, path, kind string, size int64) (string, error) {
 	for _, src := range st.Sources(index.NB101) {
 		if src.Kind != kind || src.Size != size || src.SHA256 == "" {
 			continue
 		}
 		sum, _, err := hashFile(path)
 		if err != nil {
-			return fmt.Errorf("tfrecord: %w", err)
+			return "", fmt.Errorf("tfrecord: %w", err)
 		}
 		if sum == src.SHA256 {
-			return fmt.Errorf("%w: %s (as %s)", index.ErrUnchanged, path, src.Path)
+			return sum, fmt.Errorf("%w: %s (as %s)", index.ErrUnchanged, path, src.Path)
 		}
 	}
-	return nil
+	return "", nil
 }
 
 // nan is the "absent" marker of partial tables.

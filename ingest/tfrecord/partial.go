@@ -83,7 +83,7 @@ func IngestNB101Partial(ctx context.Context, st *index.Store, path string, progr
 	if err != nil {
 		return res, fmt.Errorf("tfrecord: %w", err)
 	}
-	res.Cells, res.Bytes = b.Len(), size
+	res.Cells, res.Bytes, res.SHA256 = b.Len(), size, sum
 	role, err := b.Commit(index.Source{Path: path, Kind: kind, SHA256: sum, Size: size})
 	committed = true
 	if err != nil {

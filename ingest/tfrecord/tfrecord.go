@@ -21,7 +21,10 @@ var (
 	ErrShape     = errors.New("tfrecord: adjacency is not a square 0/1 matrix")
 	ErrSpec      = errors.New("tfrecord: invalid cell")
 	ErrHash      = errors.New("tfrecord: hash does not match the cell")
-	ErrEpochs    = errors.New("tfrecord: unexpected epoch budget")
+	// ErrNotOfficial marks a file named like an official NB101 file whose
+	// digest differs (a truncated or edited copy); Options.Force ingests it.
+	ErrNotOfficial = errors.New("tfrecord: not the official file its name claims")
+	ErrEpochs      = errors.New("tfrecord: unexpected epoch budget")
 )
 
 // RecordError locates a problem in a file: the 0-based record number and
