@@ -70,6 +70,9 @@ func (s *Store) Bench(name string) (*Bench, error) {
 	if bm == nil {
 		return nil, fmt.Errorf("%w: benchmark %s is not in the store %s (run nbquery ingest)", ErrNotFound, name, s.dir)
 	}
+	if err := s.checkBenchFiles(bm); err != nil {
+		return nil, err
+	}
 	b := &Bench{st: s, name: name, bm: bm, cols: map[Key][]colRef{}, n: bm.NumArchs}
 	for i := len(bm.Segments) - 1; i >= 0; i-- {
 		sm := bm.Segments[i]

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -98,6 +99,9 @@ func (w *SegmentWriter) init(f Frame) error {
 		return fmt.Errorf("index: segment: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, ".seg.tmp-*")
+	if err == nil {
+		lockTemp(tmp) // so that GC leaves a live writer's temp file alone
+	}
 	if err != nil {
 		return fmt.Errorf("index: segment: %w", err)
 	}
@@ -275,11 +279,23 @@ func (w *SegmentWriter) Commit(src Source) (err error) {
 			}
 		} else {
 			newArchs = filepath.Join(w.bench, "archs-"+shortSHA(src.SHA256)+".arrow")
-			if err := writeArchs(filepath.Join(w.st.dir, newArchs), w.bench, w.archs); err != nil {
-				return err
-			}
 			bm.Archs = newArchs
 			bm.NumArchs = len(w.archs)
+		}
+	}
+	// Validate everything the commit will record before its first byte is
+	// written: the manifest as it will be, with this segment in it.
+	probe := cloneManifest(m)
+	if w.schema != nil {
+		pb := probe.Benches[w.bench]
+		pb.Segments = append(pb.Segments, segManifest{File: "probe", Source: src, Columns: w.cols})
+	}
+	if _, err := json.Marshal(probe); err != nil {
+		return fmt.Errorf("index: segment from %s: %w", src.Path, err)
+	}
+	if newArchs != "" {
+		if err := writeArchs(filepath.Join(w.st.dir, newArchs), w.bench, w.archs); err != nil {
+			return err
 		}
 	}
 	if w.schema != nil {

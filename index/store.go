@@ -37,6 +37,9 @@ type manifest struct {
 	Version    int                       `json:"version"`
 	Generation int                       `json:"generation"`
 	Benches    map[string]*benchManifest `json:"benches"`
+	// Files records the size and SHA-256 of every referenced file, for
+	// nbquery store verify and the size check before a file is mapped.
+	Files map[string]fileSum `json:"files,omitempty"`
 }
 
 type benchManifest struct {
@@ -95,6 +98,9 @@ func Open(dir string) (*Store, error) {
 	if s.m.Benches == nil {
 		s.m.Benches = map[string]*benchManifest{}
 	}
+	if err := checkPaths(s.m); err != nil {
+		return nil, fmt.Errorf("index: %s: %w", filepath.Join(dir, manifestName), err)
+	}
 	return s, nil
 }
 
@@ -149,12 +155,33 @@ func (s *Store) ExtraFile(bench, role string) (string, bool) {
 	return filepath.Join(s.dir, bm.Extra[role]), true
 }
 
-// lock takes an exclusive lock on the store for a commit.
+// lock takes the writer lock (an exclusive lock on LOCK) for a commit and
+// first removes what crashed writers left behind (gcLocked).
 func (s *Store) lock() (func(), error) {
+	unlock, _, err := s.lockGC()
+	return unlock, err
+}
+
+// lockGC is lock that also returns what the garbage collection removed.
+func (s *Store) lockGC() (func(), []string, error) {
+	unlock, err := s.lockOnly()
+	if err != nil {
+		return nil, nil, err
+	}
+	removed, err := s.gcLocked()
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return unlock, removed, nil
+}
+
+// lockOnly takes the writer lock. LOCK is never followed as a symlink.
+func (s *Store) lockOnly() (func(), error) {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("index: create store %s: %w", s.dir, err)
 	}
-	f, err := os.OpenFile(filepath.Join(s.dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(filepath.Join(s.dir, "LOCK"), os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("index: lock store: %w", err)
 	}
@@ -185,12 +212,19 @@ func (s *Store) reloadManifest() error {
 	if m.Benches == nil {
 		m.Benches = map[string]*benchManifest{}
 	}
+	if err := checkPaths(m); err != nil {
+		return fmt.Errorf("index: reload manifest: %w", err)
+	}
 	s.m = m
 	return nil
 }
 
 // writeManifest replaces the manifest atomically.
+// It records the checksum of every referenced file first.
 func (s *Store) writeManifest(m manifest) error {
+	if err := s.recordSums(&m); err != nil {
+		return err
+	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("index: encode manifest: %w", err)
@@ -225,6 +259,7 @@ func WriteFileAtomic(path string, fill func(f *os.File) error) error {
 		return fmt.Errorf("index: %w", err)
 	}
 	tmp := f.Name()
+	lockTemp(f)
 	f.Chmod(0o644)
 	ok := false
 	defer func() {
@@ -288,10 +323,23 @@ func (m *mappedFile) close() error {
 }
 
 // mapped maps path (relative to the store) and registers it for Close.
+// A missing file, or one whose size differs from the manifest's record, is
+// ErrDamaged.
 func (s *Store) mapped(rel string) (*mappedFile, error) {
+	if !filepath.IsLocal(rel) {
+		return nil, fmt.Errorf("index: %w: MANIFEST names %q, outside the store", ErrCorrupt, rel)
+	}
 	m, err := mapFile(filepath.Join(s.dir, rel))
 	if err != nil {
-		return nil, fmt.Errorf("index: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, s.checkFile(rel, 0, err)
+	}
+	if err := s.checkFile(rel, int64(len(m.data)), nil); err != nil {
+		m.close()
+		return nil, err
 	}
 	s.mu.Lock()
 	s.maps = append(s.maps, m)

@@ -262,7 +262,7 @@ func hostileCases() []hostileCase {
 		{"deep pbz2", index.NB201, committed("deep.pickle.pbz2"), Options{}, ErrLimit, "nested deeper than 64", 5 * sec, 64 << 20},
 		{"deep pth", index.NB201, committed("deep.pth"), Options{}, ErrLimit, "nested deeper than 64", 5 * sec, 64 << 20},
 		{"string bomb", index.NB201, strBombFile, Options{Limits: Limits{PickleLive: 32 << 20}}, ErrLimit, "live budget", 10 * sec, 160 << 20},
-		{"bzip2 bomb file", index.NB201, opBombFile, Options{Limits: Limits{Decoded: 32 << 20}}, ErrLimit, "exceeds 33554432 bytes", 10 * sec, 64 << 20},
+		{"bzip2 bomb file", index.NB201, opBombFile, Options{Limits: Limits{Decoded: 8 << 20}}, ErrLimit, "exceeds 8388608 bytes", 10 * sec, 64 << 20},
 		{"bzip2 bomb directory", index.NB201, bombDir(1024), Options{}, ErrLimit, "exceeds 16777216 bytes", 10 * sec, 256 << 20},
 		{"long CSV line", index.NB201, longLineCSV(8), Options{Mapping: aMapping}, ErrLimit, "longer than 1048576 bytes", 5 * sec, 64 << 20},
 	}
