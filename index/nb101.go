@@ -184,6 +184,31 @@ func (b *NB101Builder) Add(h nb101.Hash, spec nb101.Spec, params int64, epochs i
 	return nil
 }
 
+// AddDistinct is Add, except that a run equal to one already recorded for
+// the cell at that budget (bit for bit, absent values alike) is skipped:
+// sources that list one randomly drawn repeat per row repeat rows (NASLib's
+// query logs hold one cell up to 55 times, with 3 distinct values).
+func (b *NB101Builder) AddDistinct(h nb101.Hash, spec nb101.Spec, params int64, epochs int, run *NB101Run) error {
+	if row, ok := b.rows[h]; ok {
+		if bi := NB101BudgetIndex(epochs); bi >= 0 {
+			for r := 0; r < int(b.nrep[row][bi]); r++ {
+				off := int(row)*nb101Width + bi*nb101BudgetWidth + r*nb101RunWidth
+				same := true
+				for m, v := range run {
+					if math.Float64bits(b.runs[off+m]) != math.Float64bits(v) {
+						same = false
+						break
+					}
+				}
+				if same {
+					return nil
+				}
+			}
+		}
+	}
+	return b.Add(h, spec, params, epochs, run)
+}
+
 // Abort discards the builder.
 func (b *NB101Builder) Abort() {
 	b.done = true
@@ -366,6 +391,12 @@ type NB101Table struct {
 	dir     []uint32 // 2^16+1 entries: rows with hash prefix p are dir[p]..dir[p+1]
 	rec     arrow.RecordBatch
 
+	// Merged tables only (nb101_merge.go): the sources oldest first, what
+	// each records, and a bit set per row of the sources holding the cell.
+	srcs       []Source
+	srcPresent [][NumNB101Metrics][len(NB101Epochs)]bool
+	rowSrc     []uint32
+
 	trainingTime float64
 	epochs       int
 }
@@ -385,22 +416,6 @@ func (s *Store) NB101Roles() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// NB101Table opens the store's NB101 table: the full benchmark if one was
-// ingested, else the most recent partial table. Each call returns a new
-// table with its own budget counters; all share the store's mapping
-// lifetime (valid until Store.Close).
-func (s *Store) NB101Table() (*NB101Table, error) {
-	roles := s.NB101Roles()
-	if len(roles) == 0 {
-		return nil, fmt.Errorf("%w: no NB101 table in the store %s (run nbquery ingest on nasbench_*.tfrecord)", ErrNotFound, s.dir)
-	}
-	role := roles[len(roles)-1]
-	if roles[0] == nb101RoleTable {
-		role = nb101RoleTable
-	}
-	return s.NB101TableRole(role)
 }
 
 // NB101TableRole opens the NB101 table of a role (see NB101Roles).

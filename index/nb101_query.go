@@ -144,17 +144,35 @@ func (t *NB101Table) answer(row, bi, repeat int, halfway bool) (NB101Result, err
 	} else {
 		t.epochs += NB101Epochs[bi]
 	}
-	if p := &t.present; p[base][bi] && p[base+1][bi] && p[base+2][bi] && p[base+3][bi] {
-		return res, nil
-	}
+	vals := [4]float64{res.TrainingTime, res.TrainAccuracy, res.ValidationAccuracy, res.TestAccuracy}
 	var missing []string
-	for m := base; m < base+4; m++ {
-		if !t.present[m][bi] {
-			missing = append(missing, m.String())
+	for i, v := range vals {
+		if math.IsNaN(v) {
+			missing = append(missing, (base + NB101Metric(i)).String())
 		}
 	}
-	return res, fmt.Errorf("%w: %s lacks %s at %d epochs", ErrUnavailable, t.src.Path, strings.Join(missing, ", "), NB101Epochs[bi])
+	if missing == nil {
+		return res, nil
+	}
+	return res, &NB101Missing{Hash: res.Hash, Epochs: NB101Epochs[bi], Metrics: missing, Sources: t.CellSources(row)}
 }
+
+// NB101Missing reports the metrics a table lacks for a cell it holds; it
+// wraps ErrUnavailable. A query that returns it also returns the metrics the
+// table has (the missing ones NaN).
+type NB101Missing struct {
+	Hash    nb101.Hash
+	Epochs  int
+	Metrics []string // api.py keys, e.g. "final_test_accuracy"
+	Sources []string // the sources that hold the cell
+}
+
+func (e *NB101Missing) Error() string {
+	return fmt.Sprintf("%s lacks %s at %d epochs for cell %s", strings.Join(e.Sources, ", "), strings.Join(e.Metrics, ", "), e.Epochs, e.Hash)
+}
+
+// Unwrap returns ErrUnavailable.
+func (e *NB101Missing) Unwrap() error { return ErrUnavailable }
 
 // BudgetCounters returns the training time (seconds) and epochs spent by
 // queries since the last reset (api.py get_budget_counters).

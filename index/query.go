@@ -1,6 +1,7 @@
 package index
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -35,27 +36,32 @@ func (q Query) String() string {
 	return fmt.Sprintf("%s/%s/%s hp=%s epoch=%s seed=%s", q.Dataset, q.Split, m, q.HP, e, q.Seed)
 }
 
-// Value answers q for one architecture.
+// Value answers q for one architecture. Params and FLOPs of an nb201 cell
+// that no table carries are computed from the architecture (ComputedCosts).
 func (b *Bench) Value(row int, q Query) (float64, error) {
+	v, _, err := b.valueSrc(row, q)
+	return v, err
+}
+
+// valueSrc is Value, also saying whether the value was computed.
+func (b *Bench) valueSrc(row int, q Query) (float64, bool, error) {
 	m := q.Metric
 	if m == "" {
 		m = MetricAccuracy
 	}
 	if dev, ok := strings.CutPrefix(m, "hw:"); ok {
-		return b.DeviceLatency(row, dev)
+		v, err := b.DeviceLatency(row, dev)
+		return v, false, err
 	}
 	switch m {
 	case MetricParams, MetricFLOPs, MetricLatency:
-		c, err := b.ComputeCosts(row, q.Dataset, q.HP, q.Seed)
-		if err != nil {
-			return 0, err
-		}
-		v := map[string]float64{MetricParams: c.Params, MetricFLOPs: c.FLOPs, MetricLatency: c.Latency}[m]
-		if math.IsNaN(v) {
-			return 0, fmt.Errorf("%w: %s of index %d on %s", ErrUnavailable, m, row, q.Dataset)
-		}
-		return v, nil
+		return b.costValue(row, q, m)
 	}
+	v, err := b.tableValue(row, q, m)
+	return v, false, err
+}
+
+func (b *Bench) tableValue(row int, q Query, m string) (float64, error) {
 	dataset, set, err := ResolveSplit(q.Dataset, q.Split)
 	if err != nil {
 		return 0, err
@@ -88,6 +94,17 @@ func (b *Bench) Value(row int, q Query) (float64, error) {
 // returns an error only if no architecture at all has a value, with the
 // reason of the first failure.
 func (b *Bench) Vector(dst []float64, q Query) ([]float64, error) {
+	dst, _, err := b.VectorCoverage(dst, q)
+	return dst, err
+}
+
+// VectorCoverage is Vector, also saying how many architectures have a
+// value, how many of those were computed, and how many have none.
+func (b *Bench) VectorCoverage(dst []float64, q Query) ([]float64, Coverage, error) {
+	var cov Coverage
+	if err := q.check(); err != nil {
+		return dst, cov, err
+	}
 	if dst == nil {
 		dst = make([]float64, b.n)
 	}
@@ -95,23 +112,60 @@ func (b *Bench) Vector(dst []float64, q Query) ([]float64, error) {
 		panic(fmt.Sprintf("index: Vector: dst has %d entries for %d architectures", len(dst), b.n))
 	}
 	var firstErr error
-	found := 0
 	for row := range dst {
-		v, err := b.Value(row, q)
+		v, computed, err := b.valueSrc(row, q)
 		if err != nil {
+			if errors.Is(err, ErrInvalid) {
+				return dst, cov, err
+			}
 			if firstErr == nil {
 				firstErr = err
 			}
 			dst[row] = math.NaN()
+			cov.Missing++
 			continue
 		}
 		dst[row] = v
-		found++
+		cov.Count++
+		if computed {
+			cov.Computed++
+		}
 	}
-	if found == 0 {
-		return dst, firstErr
+	if cov.Count == 0 {
+		return dst, cov, firstErr
 	}
-	return dst, nil
+	return dst, cov, nil
+}
+
+// check rejects a query outside the documented values before any row is
+// read (ErrInvalid).
+func (q Query) check() error {
+	m := q.Metric
+	if m == "" {
+		m = MetricAccuracy
+	}
+	if strings.HasPrefix(m, "hw:") {
+		return nil
+	}
+	if err := checkDataset(q.Dataset); err != nil {
+		return err
+	}
+	switch m {
+	case MetricAccuracy, MetricLoss, MetricAllTime, MetricPerTime:
+		if _, _, err := ResolveSplit(q.Dataset, q.Split); err != nil && errors.Is(err, ErrInvalid) {
+			return err
+		}
+	case MetricParams, MetricFLOPs, MetricLatency:
+	default:
+		return &InvalidValue{Name: "metric", Value: m, Valid: Metrics}
+	}
+	if _, err := LastEpoch(q.HP); err != nil {
+		return err
+	}
+	if q.Epoch < -1 {
+		return Invalidf("epoch %d: epochs are 0-based (-1: the last)", q.Epoch)
+	}
+	return nil
 }
 
 // Ranked is one architecture of a top-k list.
@@ -122,11 +176,18 @@ type Ranked struct {
 
 // TopK returns the k best architectures by q (highest first, or lowest
 // first when lowest is set, as for losses and latencies); ties are broken by
-// the lower index.
+// the lower index. Architectures without a value are left out (see Rank).
 func (b *Bench) TopK(q Query, k int, lowest bool) ([]Ranked, error) {
-	v, err := b.Vector(nil, q)
+	r, _, err := b.Rank(q, k, lowest)
+	return r, err
+}
+
+// Rank is TopK, also saying how many architectures were ranked, computed
+// and left out for lack of a value.
+func (b *Bench) Rank(q Query, k int, lowest bool) ([]Ranked, Coverage, error) {
+	v, cov, err := b.VectorCoverage(nil, q)
 	if err != nil {
-		return nil, err
+		return nil, cov, err
 	}
 	idx := make([]int, 0, len(v))
 	for i, x := range v {
@@ -146,7 +207,7 @@ func (b *Bench) TopK(q Query, k int, lowest bool) ([]Ranked, error) {
 	for i := 0; i < k; i++ {
 		out[i] = Ranked{idx[i], v[idx[i]]}
 	}
-	return out, nil
+	return out, cov, nil
 }
 
 // Stats summarises a metric over the space: the "average architecture"
@@ -157,15 +218,18 @@ type Stats struct {
 	Mean, Std                  float64 // population std (ddof 0, as np.std)
 	Min, Q25, Median, Q75, Max float64 // quantiles by linear interpolation (np.quantile default)
 	ArgMin, ArgMax             int
+	Computed                   int // values computed from the architecture (Coverage)
 }
 
 // Stats computes Stats for q.
 func (b *Bench) Stats(q Query) (Stats, error) {
-	v, err := b.Vector(nil, q)
+	v, cov, err := b.VectorCoverage(nil, q)
 	if err != nil {
 		return Stats{}, err
 	}
-	return Summarize(v), nil
+	s := Summarize(v)
+	s.Computed = cov.Computed
+	return s, nil
 }
 
 // Summarize computes Stats over the non-NaN values of v.

@@ -221,7 +221,7 @@ func runExperiment(ctx context.Context, opts *globalOptions, e experimentOptions
 	if err != nil {
 		return err
 	}
-	if opts.json {
+	if opts.structured() {
 		return writeJSONValue(w, s)
 	}
 	if err := experiment.PrintSummary(w, s); err != nil {

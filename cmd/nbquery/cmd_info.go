@@ -37,19 +37,26 @@ func runInfo(ctx context.Context, opts *globalOptions, keys bool, w io.Writer) e
 		return err
 	}
 	defer st.Close()
-	if !opts.json {
+	if !opts.structured() {
 		fmt.Fprintf(w, "store %s (schema version %d)\n", st.Dir(), index.SchemaVersion)
 	}
+	rw := newRowWriter(opts, w)
 	for _, name := range st.Benches() {
 		b, err := st.Bench(name)
 		if err != nil {
 			return err
 		}
 		srcs := st.Sources(name)
-		if opts.json {
+		if opts.structured() {
 			var o jsonObject
 			o.add("bench", name)
-			o.add("architectures", b.Len())
+			n := b.Len()
+			if name == index.NB101 {
+				if t, err := st.NB101Table(); err == nil {
+					n = t.Len() // the merged table's cells
+				}
+			}
+			o.add("architectures", n)
 			o.add("columns", len(b.Keys()))
 			o.add("sources", srcs)
 			if keys {
@@ -59,7 +66,7 @@ func runInfo(ctx context.Context, opts *globalOptions, keys bool, w io.Writer) e
 				}
 				o.add("keys", ks)
 			}
-			if err := o.write(w); err != nil {
+			if err := rw.object(&o); err != nil {
 				return err
 			}
 			continue
@@ -73,6 +80,9 @@ func runInfo(ctx context.Context, opts *globalOptions, keys bool, w io.Writer) e
 				}
 			}
 			head = strings.Join(parts, ", ")
+			if t, err := st.NB101Table(); err == nil && len(parts) > 1 {
+				head += fmt.Sprintf(" (%d distinct cells, merged)", t.Len())
+			}
 		}
 		fmt.Fprintf(w, "%s: %s, %d sources\n", name, head, len(srcs))
 		for _, s := range srcs {
@@ -96,16 +106,19 @@ func runInfo(ctx context.Context, opts *globalOptions, keys bool, w io.Writer) e
 		return nil
 	})
 	for bench, n := range live {
-		if opts.json {
+		if opts.structured() {
 			var o jsonObject
 			o.add("bench", bench)
 			o.add("live_runs", n)
-			if err := o.write(w); err != nil {
+			if err := rw.object(&o); err != nil {
 				return err
 			}
 			continue
 		}
 		fmt.Fprintf(w, "%s: %d live training runs (nbquery train, experiment --live)\n", bench, n)
+	}
+	if opts.structured() {
+		return rw.close()
 	}
 	return nil
 }

@@ -94,7 +94,7 @@ func runIngest(ctx context.Context, opts *globalOptions, iopt ingestOptions, ben
 }
 
 func reportIngest(opts *globalOptions, w io.Writer, bench string, res ingest.Result) error {
-	if opts.json {
+	if opts.structured() {
 		b, _ := json.Marshal(map[string]any{
 			"bench": bench, "path": res.Source.Path, "kind": res.Source.Kind, "sha256": res.Source.SHA256,
 			"size": res.Source.Size, "rows": res.Rows, "columns": res.Columns, "unchanged": res.Unchanged,

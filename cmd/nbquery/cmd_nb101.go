@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -146,15 +147,27 @@ func runQueryNB101(ctx context.Context, opts *globalOptions, f nb101QueryOptions
 		}
 		res, err = t.QueryRepeat(spec, f.epochs, f.halfway, r)
 	}
-	if err != nil && (!errors.Is(err, index.ErrUnavailable) || res.Hash == (nb101.Hash{})) {
+	// A cell whose sources lack some metrics: answer what they have and
+	// name what they lack (exit 0).
+	var miss *index.NB101Missing
+	if err != nil && !errors.As(err, &miss) {
 		return err
 	}
-	partialErr := err
+	missing := []string{}
+	var sources []string
+	if miss != nil {
+		missing = miss.Metrics
+	}
+	if row, ok := t.Row(res.Hash); ok {
+		for _, s := range t.CellSources(row) {
+			sources = append(sources, filepath.Base(s))
+		}
+	}
 	repeat := any(res.Repeat)
 	if res.Repeat < 0 {
 		repeat = "mean"
 	}
-	if opts.json {
+	if opts.structured() {
 		var o jsonObject
 		o.add("hash", res.Hash.String())
 		o.add("module_adjacency", res.Spec.Matrix())
@@ -166,17 +179,28 @@ func runQueryNB101(ctx context.Context, opts *globalOptions, f nb101QueryOptions
 		o.add("test_accuracy", res.TestAccuracy)
 		o.add("epochs", f.epochs)
 		o.add("repeat", repeat)
-		if err := o.write(w); err != nil {
-			return err
-		}
-	} else {
-		writeKV(w, []string{"hash", "module_adjacency", "module_operations", "trainable_parameters", "training_time",
-			"train_accuracy", "validation_accuracy", "test_accuracy", "epochs", "repeat"},
-			[]string{res.Hash.String(), fmt.Sprint(res.Spec.Matrix()), strings.Join(res.Spec.OpNames(), ","), fmt.Sprint(res.Params),
-				fmtVal(res.TrainingTime), fmtVal(res.TrainAccuracy), fmtVal(res.ValidationAccuracy), fmtVal(res.TestAccuracy),
-				fmt.Sprint(f.epochs), fmt.Sprint(repeat)})
+		o.add("missing", missing)
+		o.add("sources", sources)
+		return o.write(w)
 	}
-	return partialErr
+	params := "null"
+	if res.Params >= 0 {
+		params = fmt.Sprint(res.Params)
+	}
+	writeKV(w, []string{"hash", "module_adjacency", "module_operations", "trainable_parameters", "training_time",
+		"train_accuracy", "validation_accuracy", "test_accuracy", "epochs", "repeat", "missing", "sources"},
+		[]string{res.Hash.String(), fmt.Sprint(res.Spec.Matrix()), strings.Join(res.Spec.OpNames(), ","), params,
+			fmtVal(res.TrainingTime), fmtVal(res.TrainAccuracy), fmtVal(res.ValidationAccuracy), fmtVal(res.TestAccuracy),
+			fmt.Sprint(f.epochs), fmt.Sprint(repeat), listOrNone(missing), strings.Join(sources, ", ")})
+	return nil
+}
+
+// listOrNone joins names with ", ", or "none".
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 func specOf(t *index.NB101Table, h nb101.Hash) (nb101.Spec, bool) {
@@ -241,21 +265,30 @@ func runTopNB101(ctx context.Context, opts *globalOptions, t topOptions, w io.Wr
 	if err != nil {
 		return err
 	}
+	rw := newRowWriter(opts, w)
 	for i, r := range top {
 		spec := tb.Spec(r.Row)
-		if opts.json {
+		if opts.structured() {
 			var o jsonObject
 			o.add("rank", i+1)
 			o.add("hash", r.Hash.String())
 			o.add("value", r.Value)
 			o.add("module_adjacency", spec.Matrix())
 			o.add("module_operations", spec.OpNames())
-			if err := o.write(w); err != nil {
+			if err := rw.object(&o); err != nil {
 				return err
 			}
 			continue
 		}
 		fmt.Fprintf(w, "%3d  %s  %-20s  %s\n", i+1, r.Hash, index.FormatFloat(r.Value), spec)
+	}
+	if opts.structured() {
+		if err := rw.close(); err != nil {
+			return err
+		}
+	}
+	if s, err := tb.Summary(sel); err == nil && s.N < tb.Len() {
+		opts.note("%s", coverageNote(sel.String(), s.N, tb.Len()-s.N, 0))
 	}
 	return nil
 }
@@ -329,7 +362,7 @@ func newSpaceCommand(opts *globalOptions) *cobra.Command {
 				if !list {
 					return nil
 				}
-				if opts.json {
+				if opts.structured() {
 					var o jsonObject
 					o.add("hash", c.Hash.String())
 					o.add("module_adjacency", c.Spec.Matrix())

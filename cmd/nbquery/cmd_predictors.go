@@ -177,7 +177,7 @@ func runPredictorsEval(ctx context.Context, opts *globalOptions, p predEvalOptio
 		return err
 	}
 	format := "table"
-	if opts.json {
+	if opts.structured() {
 		format = "json"
 	}
 	return predictors.WriteResults(w, res, format)

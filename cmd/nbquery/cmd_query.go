@@ -128,11 +128,20 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 		return err
 	}
 	costs, cerr := b.ComputeCosts(row, q.dataset, q.hp, policy)
+	costSrc := "table"
+	if cerr != nil || math.IsNaN(costs.Params) {
+		if cc, ok := b.ComputedCosts(row, q.dataset); ok {
+			if cerr == nil {
+				cc.Latency = costs.Latency
+			}
+			costs, cerr, costSrc = cc, nil, "computed"
+		}
+	}
 	var devs []string
 	if q.devices {
 		devs = b.Devices()
 	}
-	if opts.json {
+	if opts.structured() {
 		var o jsonObject
 		o.add("index", row)
 		o.add("arch", arch)
@@ -148,6 +157,7 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 			o.add("flops", costs.FLOPs)
 			o.add("params", costs.Params)
 			o.add("latency", costs.Latency)
+			o.add("cost-source", costSrc)
 		}
 		for _, d := range devs {
 			if v, err := b.DeviceLatency(row, d); err == nil {
@@ -165,8 +175,8 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 	keys = append(keys, "source")
 	vals = append(vals, "table")
 	if cerr == nil {
-		keys = append(keys, "flops", "params", "latency")
-		vals = append(vals, fmtVal(costs.FLOPs), fmtVal(costs.Params), fmtVal(costs.Latency))
+		keys = append(keys, "flops", "params", "latency", "cost-source")
+		vals = append(vals, fmtVal(costs.FLOPs), fmtVal(costs.Params), fmtVal(costs.Latency), costSrc)
 	}
 	for _, d := range devs {
 		if v, err := b.DeviceLatency(row, d); err == nil {
@@ -180,7 +190,7 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 
 func fmtVal(v float64) string {
 	if math.IsNaN(v) {
-		return "None"
+		return "null" // as in JSON
 	}
 	return index.FormatFloat(v)
 }
@@ -228,7 +238,7 @@ func answerLive(st *index.Store, opts *globalOptions, bench string, q queryOptio
 	}
 	sort.Strings(keys)
 	src := fmt.Sprintf("live (%d run(s) trained by nbquery)", len(runs))
-	if opts.json {
+	if opts.structured() {
 		var o jsonObject
 		o.add("arch", arch)
 		o.add("dataset", q.dataset)

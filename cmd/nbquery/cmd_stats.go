@@ -45,20 +45,20 @@ func runStats(ctx context.Context, opts *globalOptions, m metricQuery, bench str
 			return err
 		}
 	}
-	if opts.json {
+	if opts.structured() {
 		var o jsonObject
 		for _, kv := range []struct {
 			k string
 			v any
-		}{{"count", s.Count}, {"missing", s.Missing}, {"mean", s.Mean}, {"std", s.Std}, {"min", s.Min},
+		}{{"count", s.Count}, {"missing", s.Missing}, {"computed", s.Computed}, {"mean", s.Mean}, {"std", s.Std}, {"min", s.Min},
 			{"q25", s.Q25}, {"median", s.Median}, {"q75", s.Q75}, {"max", s.Max}, {"argmin", s.ArgMin}, {"argmax", s.ArgMax}} {
 			o.add(kv.k, kv.v)
 		}
 		return o.write(w)
 	}
 	writeKV(w,
-		[]string{"count", "missing", "mean", "std", "min", "q25", "median", "q75", "max", "argmin", "argmax"},
-		[]string{fmt.Sprint(s.Count), fmt.Sprint(s.Missing), fmtVal(s.Mean), fmtVal(s.Std), fmtVal(s.Min),
+		[]string{"count", "missing", "computed", "mean", "std", "min", "q25", "median", "q75", "max", "argmin", "argmax"},
+		[]string{fmt.Sprint(s.Count), fmt.Sprint(s.Missing), fmt.Sprint(s.Computed), fmtVal(s.Mean), fmtVal(s.Std), fmtVal(s.Min),
 			fmtVal(s.Q25), fmtVal(s.Median), fmtVal(s.Q75), fmtVal(s.Max), fmt.Sprint(s.ArgMin), fmt.Sprint(s.ArgMax)})
 	return nil
 }

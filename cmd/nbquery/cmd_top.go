@@ -99,24 +99,33 @@ func runTop(ctx context.Context, opts *globalOptions, t topOptions, bench string
 		return err
 	}
 	defer st.Close()
-	top, err := b.TopK(q, t.k, t.lowest)
+	top, cov, err := b.Rank(q, t.k, t.lowest)
 	if err != nil {
 		return err
 	}
+	rw := newRowWriter(opts, w)
 	for i, r := range top {
 		arch, _ := b.Arch(r.Index)
-		if opts.json {
+		if opts.structured() {
 			var o jsonObject
 			o.add("rank", i+1)
 			o.add("index", r.Index)
 			o.add("value", r.Value)
 			o.add("arch", arch)
-			if err := o.write(w); err != nil {
+			if err := rw.object(&o); err != nil {
 				return err
 			}
 			continue
 		}
 		fmt.Fprintf(w, "%3d  %6d  %-20s  %s\n", i+1, r.Index, index.FormatFloat(r.Value), arch)
+	}
+	if opts.structured() {
+		if err := rw.close(); err != nil {
+			return err
+		}
+	}
+	if n := coverageNote(q.Metric, cov.Count, cov.Missing, cov.Computed); n != "" {
+		opts.note("%s", n)
 	}
 	return nil
 }

@@ -91,7 +91,7 @@ func runTrain(ctx context.Context, opts *globalOptions, cfg train.Config, noStor
 			return err
 		}
 	}
-	if opts.json {
+	if opts.structured() {
 		return writeJSONValue(w, res)
 	}
 	fmt.Fprintf(w, "trained %s on %s for %d epochs (seed %d): train %.2f%%, valid %.2f%%, test %.2f%%, %.1f images/s\n",

@@ -26,6 +26,7 @@ const (
 type globalOptions struct {
 	store    string
 	json     bool
+	jsonl    bool
 	quiet    bool
 	randSeed uint64
 	stdout   io.Writer
@@ -45,6 +46,12 @@ Store location: --store DIR, else $NBQUERY_STORE, else ~/.local/share/nbquery.
 Exit codes: 0 success, 1 error, 2 usage, 3 not found or not recorded, 130 cancelled.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if opts.json && opts.jsonl {
+				return usagef("give one of --json (one document) or --jsonl (a stream of lines)")
+			}
+			return nil
+		},
 	}
 	root.Version = versionString()
 	root.SetVersionTemplate("{{.Version}}\n")
@@ -52,7 +59,8 @@ Exit codes: 0 success, 1 error, 2 usage, 3 not found or not recorded, 130 cancel
 	root.SetErr(opts.stderr)
 	pf := root.PersistentFlags()
 	pf.StringVar(&opts.store, "store", "", "store directory (default $NBQUERY_STORE or ~/.local/share/nbquery)")
-	pf.BoolVar(&opts.json, "json", false, "print one JSON object per result")
+	pf.BoolVar(&opts.json, "json", false, "print one JSON document: an object, or an array of objects for many rows")
+	pf.BoolVar(&opts.jsonl, "jsonl", false, "print JSON Lines: one object per row, streamed")
 	pf.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress bars")
 	pf.Uint64Var(&opts.randSeed, "rand-seed", 1, "seed of the random source (for --seed random and sampling)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
@@ -84,8 +92,10 @@ func (o *globalOptions) storeDir() string {
 	return index.DefaultDir()
 }
 
+// progress is where progress bars go: stderr when it is a terminal and -q
+// is not given, else nowhere.
 func (o *globalOptions) progress() io.Writer {
-	if o.quiet {
+	if o.quiet || !isTerminal(o.stderr) {
 		return nil
 	}
 	return o.stderr

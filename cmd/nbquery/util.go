@@ -34,6 +34,12 @@ type jsonObject struct {
 func (o *jsonObject) add(k string, v any) { o.keys = append(o.keys, k); o.vals = append(o.vals, v) }
 
 func (o *jsonObject) write(w io.Writer) error {
+	_, err := io.WriteString(w, o.String()+"\n")
+	return err
+}
+
+// String returns the object on one line, without a newline.
+func (o *jsonObject) String() string {
 	var sb strings.Builder
 	sb.WriteByte('{')
 	for i, k := range o.keys {
@@ -49,14 +55,13 @@ func (o *jsonObject) write(w io.Writer) error {
 		default:
 			b, err := json.Marshal(v)
 			if err != nil {
-				return err
+				b, _ = json.Marshal(err.Error())
 			}
 			sb.Write(b)
 		}
 	}
-	sb.WriteString("}\n")
-	_, err := io.WriteString(w, sb.String())
-	return err
+	sb.WriteString("}")
+	return sb.String()
 }
 
 // table writes aligned key/value lines.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,8 +38,11 @@ var ErrPartial = errors.New("tfrecord: bad NB101 partial table")
 //     "<metric>_<epochs>" or "<epochs>_<metric>", where metric is an api.py
 //     key (final_validation_accuracy, halfway_test_accuracy, ...) or an
 //     alias (val_acc, test_acc, train_acc, training_time = the final_*
-//     metrics). Other columns are ignored. Empty cells are absent. E.g.
-//     nb101_tiga_30001_val_4-12-36-108.csv.
+//     metrics); a bare metric name is taken at 108 epochs, a "_pct" suffix
+//     marks percentages (divided by 100: NB101 accuracies are fractions),
+//     "params_M" parameters in millions. Other columns are ignored. Empty
+//     cells are absent. E.g. nb101_tiga_30001_val_4-12-36-108.csv,
+//     naslib_zc_nasbench101_500_decoded.csv.
 //   - JSON list (or object of objects) of get_metrics_from_hash records:
 //     {hash, module_adjacency, module_operations, trainable_parameters,
 //     computed_stats: {"108": [{halfway_training_time: ...}, ...]}}, e.g.
@@ -143,6 +147,7 @@ type metricCol struct {
 	col    int
 	metric index.NB101Metric
 	epochs int
+	div    float64 // 100 for a percentage column ("_pct"), else 1 (CSV only)
 }
 
 // addValues adds one repeat per budget that has any value.
@@ -157,12 +162,22 @@ func addValues(b *index.NB101Builder, h nb101.Hash, spec nb101.Spec, params int6
 			}
 		}
 		if any {
-			if err := b.Add(h, spec, params, e, &run); err != nil {
+			// A row repeating a run already recorded (a query log listing
+			// one cell many times) adds nothing.
+			if err := b.AddDistinct(h, spec, params, e, &run); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// cell returns the trimmed field i of rec, or "" for i < 0.
+func cell(rec []string, i int) string {
+	if i < 0 {
+		return ""
+	}
+	return strings.TrimSpace(rec[i])
 }
 
 func lookupSpec(h nb101.Hash) (nb101.Spec, error) {
@@ -182,6 +197,7 @@ func partialCSV(ctx context.Context, b *index.NB101Builder, path string, data []
 	}
 	header = slices.Clone(header)
 	hashCol, paramCol := -1, -1
+	paramMillions := false
 	var cols []metricCol
 	for i, name := range header {
 		name = strings.TrimSpace(name)
@@ -192,9 +208,16 @@ func partialCSV(ctx context.Context, b *index.NB101Builder, path string, data []
 		case "trainable_parameters", "params":
 			paramCol = i
 			continue
+		case "params_M":
+			paramCol, paramMillions = i, true
+			continue
 		}
-		if m, e, ok := parseMetricColumn(name, 0); ok {
-			cols = append(cols, metricCol{i, m, e})
+		div := 1.0
+		if base, ok := strings.CutSuffix(name, "_pct"); ok {
+			name, div = base, 100
+		}
+		if m, e, ok := parseMetricColumn(name, 108); ok {
+			cols = append(cols, metricCol{i, m, e, div})
 		}
 	}
 	if hashCol < 0 || len(cols) == 0 {
@@ -226,8 +249,14 @@ func partialCSV(ctx context.Context, b *index.NB101Builder, path string, data []
 			return fail(header[hashCol], err)
 		}
 		params := int64(-1)
-		if paramCol >= 0 && strings.TrimSpace(rec[paramCol]) != "" {
-			if params, err = strconv.ParseInt(strings.TrimSpace(rec[paramCol]), 10, 64); err != nil {
+		if s := cell(rec, paramCol); s != "" {
+			if paramMillions {
+				var m float64
+				if m, err = strconv.ParseFloat(s, 64); err != nil || m < 0 {
+					return fail(header[paramCol], fmt.Errorf("%w: %q is not a parameter count in millions", ErrPartial, s))
+				}
+				params = int64(math.Round(m * 1e6))
+			} else if params, err = strconv.ParseInt(s, 10, 64); err != nil {
 				return fail(header[paramCol], fmt.Errorf("%w: %v", ErrPartial, err))
 			}
 		}
@@ -238,6 +267,7 @@ func partialCSV(ctx context.Context, b *index.NB101Builder, path string, data []
 				if vals[i], err = strconv.ParseFloat(s, 64); err != nil {
 					return fail(header[c.col], fmt.Errorf("%w: %v", ErrPartial, err))
 				}
+				vals[i] /= c.div
 			}
 		}
 		if err := addValues(b, h, spec, params, cols, vals); err != nil {
@@ -381,7 +411,7 @@ func partialJSONObject(ctx context.Context, b *index.NB101Builder, path string, 
 			params = a
 			continue
 		}
-		cols = append(cols, metricCol{len(arrays), m, e})
+		cols = append(cols, metricCol{len(arrays), m, e, 1})
 		arrays = append(arrays, a)
 	}
 	if len(cols) == 0 {
