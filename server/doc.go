@@ -11,7 +11,7 @@
 //	GET  /v1/info                   benchmarks, sizes, seeds, devices, limits
 //	POST /v1/BENCH/query            get_more_info + costs: {index|arch, dataset, hp, epoch, seed}
 //	POST /v1/BENCH/cost             get_cost_info: {index|arch, dataset, hp, seed}
-//	POST /v1/BENCH/index            query_index_by_arch: {arch}
+//	POST /v1/BENCH/index            query_index_by_arch: {arch}, or arch(index): {index}
 //	POST /v1/BENCH/simulate         simulate_train_eval: {index|arch, dataset, hp, epoch, rand_seed}
 //	POST /v1/BENCH/top              {dataset, split, hp, metric, epoch, seed, k, lowest}
 //	POST /v1/BENCH/stats            {dataset, split, hp, metric, epoch, seed}

@@ -154,27 +154,29 @@ func (s *Server) cost(c *call) error {
 	return c.json(o)
 }
 
-// archIndex answers query_index_by_arch (404 if the arch is not in the
-// benchmark; the Python client turns that into -1 as the official API).
+// archIndex answers query_index_by_arch ({arch}; 404 if the arch is not in
+// the benchmark, which the Python client turns into -1 as the official API)
+// and its inverse, api.arch(index) ({index}).
 func (s *Server) archIndex(c *call) error {
 	var q struct {
-		Arch string `json:"arch"`
+		Index *int   `json:"index"`
+		Arch  string `json:"arch"`
 	}
 	if err := c.decode(&q); err != nil {
 		return err
-	}
-	if q.Arch == "" {
-		return usage("arch is required")
 	}
 	b, err := c.bench()
 	if err != nil {
 		return err
 	}
-	r, err := b.Index(q.Arch)
+	r, err := row(b, q.Index, q.Arch)
 	if err != nil {
 		return err
 	}
-	arch, _ := b.Arch(r)
+	arch, err := b.Arch(r)
+	if err != nil {
+		return err
+	}
 	return c.json(object{{"index", r}, {"arch", arch}})
 }
 

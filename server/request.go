@@ -98,6 +98,9 @@ func fromQuery(q url.Values, v any) error {
 		default:
 			obj[k] = json.RawMessage(x)
 		}
+		if !json.Valid(obj[k]) {
+			return usage(fmt.Sprintf("parameter %s=%q: want a number, true/false or a JSON value", k, x))
+		}
 	}
 	b, err := json.Marshal(obj)
 	if err != nil {
