@@ -146,7 +146,7 @@ class NB201Test(unittest.TestCase):
         self.assertEqual(cm.exception.status, 404)
         with self.assertRaises(NBQueryError) as cm:
             self.api.get_more_info(0, "mnist", hp="200")
-        self.assertEqual(cm.exception.status, 404)
+        self.assertEqual((cm.exception.status, cm.exception.kind), (400, "usage"))
         with self.assertRaises(NBQueryError) as cm:
             self.api.get_more_info(0, "cifar10", hp="two hundred")
         self.assertEqual((cm.exception.status, cm.exception.kind), (400, "usage"))

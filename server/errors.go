@@ -15,10 +15,10 @@ import (
 
 // Error kinds of the JSON error body.
 const (
-	KindUsage       = "usage"         // 400: a malformed or incomplete request (the CLI's exit 2)
-	KindNotFound    = "not_found"     // 404: no such architecture, dataset, split, metric (exit 3)
+	KindUsage       = "usage"         // 400: a malformed request or a value outside the documented ones (the CLI's exit 2)
+	KindNotFound    = "not_found"     // 404: a well-formed request the store cannot answer (exit 3)
 	KindUnavailable = "unavailable"   // 404: the benchmark did not record the value (exit 3)
-	KindOutOfDomain = "out_of_domain" // 404: an NB101 spec outside the space (nasbench's OutOfDomainError)
+	KindOutOfDomain = "out_of_domain" // 400: an NB101 spec outside the space (nasbench's OutOfDomainError)
 	KindTooLarge    = "too_large"     // 413: body or batch over the limits
 	KindSlow        = "timeout"       // 408: the request body did not arrive in time
 	KindBusy        = "busy"          // 503: no capacity, or the work deadline passed
@@ -38,8 +38,9 @@ func usage(msg string) *Error {
 	return &Error{Status: http.StatusBadRequest, Kind: KindUsage, Msg: msg}
 }
 
-// classify maps an error onto the HTTP error model: the same kinds as the
-// CLI's exit codes (usage 2 -> 400, not found / not recorded 3 -> 404).
+// classify maps an error onto the HTTP error model, with the classes of
+// the CLI's exit codes (cmd/nbquery errors.go): usage (exit 2) -> 400,
+// not found / not recorded (exit 3) -> 404, in the CLI's order.
 func classify(err error) *Error {
 	var e *Error
 	var mbe *http.MaxBytesError
@@ -53,13 +54,13 @@ func classify(err error) *Error {
 		return &Error{Status: http.StatusRequestTimeout, Kind: KindSlow, Msg: "request body not received in time: " + err.Error()}
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return &Error{Status: http.StatusServiceUnavailable, Kind: KindBusy, Msg: "request timed out: " + err.Error()}
-	case errors.Is(err, nb101.ErrOutOfDomain):
-		return &Error{Status: http.StatusNotFound, Kind: KindOutOfDomain, Msg: err.Error()}
 	case errors.Is(err, index.ErrUnavailable):
 		return &Error{Status: http.StatusNotFound, Kind: KindUnavailable, Msg: err.Error()}
 	case errors.Is(err, index.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Kind: KindNotFound, Msg: err.Error()}
-	case errors.Is(err, nb101.ErrHashSyntax), errors.Is(err, nb201.ErrSyntax), errors.Is(err, sss.ErrSyntax):
+	case errors.Is(err, nb101.ErrOutOfDomain):
+		return &Error{Status: http.StatusBadRequest, Kind: KindOutOfDomain, Msg: err.Error()}
+	case errors.Is(err, index.ErrInvalid), errors.Is(err, nb101.ErrHashSyntax), errors.Is(err, nb201.ErrSyntax), errors.Is(err, sss.ErrSyntax):
 		return usage(err.Error())
 	}
 	return &Error{Status: http.StatusInternalServerError, Kind: KindInternal, Msg: err.Error()}

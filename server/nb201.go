@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/nbquery/nbquery/index"
@@ -23,8 +22,11 @@ type archRequest struct {
 // bench returns the table benchmark named in the path.
 func (c *call) bench() (*index.Bench, error) {
 	name := c.r.PathValue("bench")
+	if err := index.CheckBench(name); err != nil {
+		return nil, err
+	}
 	if name != index.NB201 && name != index.NATSSSS {
-		return nil, &Error{Status: http.StatusNotFound, Kind: KindNotFound, Msg: fmt.Sprintf("unknown benchmark %q (want nb201, nats-sss or nb101)", name)}
+		return nil, usage(fmt.Sprintf("%s has no %s endpoint (see GET /v1/info)", name, c.r.URL.Path))
 	}
 	return c.s.st.Bench(name)
 }
@@ -49,6 +51,9 @@ func (c *call) trial(dataset string, hp str, epoch *int, seed str, randSeed *uin
 	}
 	if hp == "" {
 		return 0, index.SeedPolicy{}, usage("hp is required (the number of training epochs, e.g. 200 or 12): nbquery never defaults it")
+	}
+	if _, _, err := index.ResolveSplit(dataset, index.SetTrain); err != nil {
+		return 0, index.SeedPolicy{}, err // an unknown dataset, whatever the seed policy
 	}
 	last, err := index.LastEpoch(string(hp))
 	if err != nil {
