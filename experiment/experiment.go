@@ -180,8 +180,8 @@ type Stat struct {
 	Q25    Quantile `json:"km_q25"`
 	Median Quantile `json:"km_median"`
 	Q75    Quantile `json:"km_q75"`
-	// Restricted mean E[min(T, Tau)] with its 95% interval; Tau is the
-	// largest number of queries of a run (the budget).
+	// Restricted mean E[min(T, Tau)] with its 95% interval (clipped to
+	// [1, Tau]); Tau is the largest number of queries of a run (the budget).
 	Tau     int   `json:"tau"`
 	RMean   Float `json:"rmean"`
 	RMeanLo Float `json:"rmean_ci95_lo"`

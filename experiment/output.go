@@ -136,7 +136,8 @@ func rmeanCI(st Stat) string {
 }
 
 // Write writes into dir: summary.{json,csv}, runs.{json,csv}, curves.csv,
-// km.csv, the plots (see writePlots) and with a latency metric pareto.csv.
+// km.csv, the plots (writePlots: regret, found, curve_report and pareto,
+// each PNG and SVG) and with a latency metric pareto.csv.
 func Write(dir string, s *Summary) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("experiment: output: %w", err)

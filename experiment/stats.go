@@ -38,7 +38,8 @@ func s2o(at, queries []int) Stat {
 	st.RMean, st.RMeanLo, st.RMeanHi = Float(nan), Float(nan), Float(nan)
 	if len(at) > 0 {
 		m, lo, hi := km.RMean(tau)
-		st.RMean, st.RMeanLo, st.RMeanHi = Float(m), Float(lo), Float(hi)
+		// The normal interval may leave the range of min(T, tau).
+		st.RMean, st.RMeanLo, st.RMeanHi = Float(m), Float(math.Max(lo, 1)), Float(math.Min(hi, float64(tau)))
 	}
 	st.FoundMean, st.FoundMedian, st.FoundStd = Float(nan), Float(nan), Float(nan)
 	if len(xs) > 0 {
