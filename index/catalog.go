@@ -2,8 +2,13 @@ package index
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -42,13 +47,80 @@ func catalogOptions(dir string, readOnly bool) badger.Options {
 	return o
 }
 
+// CatalogWait bounds how long an open of the catalogue retries while
+// another process holds it. Every holder keeps it for milliseconds (readers
+// and writers open it per operation, never across a parse), so waits are
+// short; the bound only turns a stuck holder into an error.
+var CatalogWait = 30 * time.Second
+
+// ErrCatalog marks a catalogue that cannot be opened or read; it is never
+// "not found". ErrCatalogBusy (which wraps it) marks one that stayed
+// locked by another process for CatalogWait.
+var (
+	ErrCatalog     = errors.New("index: catalogue unreadable")
+	ErrCatalogBusy = fmt.Errorf("%w: busy", ErrCatalog)
+)
+
 // openCatalog opens the catalogue read-write. The caller closes it.
-func (s *Store) openCatalog() (*badger.DB, error) {
-	db, err := badger.Open(catalogOptions(filepath.Join(s.dir, catalogDir), false))
-	if err != nil {
-		return nil, fmt.Errorf("index: open catalogue: %w", err)
+func (s *Store) openCatalog() (*badger.DB, error) { return s.openCatalogMode(false) }
+
+// openCatalogMode opens the catalogue, retrying with backoff while another
+// process holds Badger's directory lock, and recovering once from a torn
+// open (a kill while Badger created its files leaves empty ones behind).
+func (s *Store) openCatalogMode(readOnly bool) (*badger.DB, error) {
+	dir := filepath.Join(s.dir, catalogDir)
+	deadline := time.Now().Add(CatalogWait)
+	wait := 2 * time.Millisecond
+	repaired := false
+	for {
+		db, err := badger.Open(catalogOptions(dir, readOnly))
+		if err == nil {
+			return db, nil
+		}
+		switch {
+		case lockedErr(err):
+			if time.Now().After(deadline) {
+				return nil, fmt.Errorf("%w: %s held by another process for %v: %v", ErrCatalogBusy, dir, CatalogWait, err)
+			}
+			time.Sleep(wait)
+			wait = min(2*wait, 100*time.Millisecond)
+		case !repaired && !readOnly && removeTorn(dir):
+			repaired = true
+		case readOnly && strings.Contains(err.Error(), "not properly closed"):
+			// A writer was killed: a brief read-write open replays its log.
+			readOnly = false
+		default:
+			return nil, fmt.Errorf("%w: open %s: %v", ErrCatalog, dir, err)
+		}
 	}
-	return db, nil
+}
+
+// lockedErr reports Badger's "directory lock held" error.
+func lockedErr(err error) bool {
+	return errors.Is(err, syscall.EWOULDBLOCK) || errors.Is(err, syscall.EAGAIN) ||
+		strings.Contains(err.Error(), "Cannot acquire directory lock")
+}
+
+// removeTorn removes the empty memtable, vlog and manifest files a killed
+// open leaves behind; it reports whether it removed any.
+func removeTorn(dir string) bool {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	removed := false
+	for _, e := range ents {
+		n := e.Name()
+		if !strings.HasSuffix(n, ".mem") && !strings.HasSuffix(n, ".vlog") && n != "MANIFEST" {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+			if os.Remove(filepath.Join(dir, n)) == nil {
+				removed = true
+			}
+		}
+	}
+	return removed
 }
 
 func (s *Store) recordSource(bench string, src Source) error {
@@ -84,13 +156,12 @@ func (s *Store) Catalog() ([]SourceRecord, error) {
 // ViewCatalog calls fn for every catalogue entry whose key starts with
 // prefix, in key order. key and val are valid only during the call.
 func (s *Store) ViewCatalog(prefix []byte, fn func(key, val []byte) error) error {
-	db, err := badger.Open(catalogOptions(filepath.Join(s.dir, catalogDir), true))
+	if _, err := os.Stat(filepath.Join(s.dir, catalogDir)); errors.Is(err, fs.ErrNotExist) {
+		return nil // no catalogue yet: nothing to list
+	}
+	db, err := s.openCatalogMode(true)
 	if err != nil {
-		// A store with no catalogue yet has nothing to list.
-		if _, ok := s.m.Benches[NB201]; !ok && len(s.m.Benches) == 0 {
-			return nil
-		}
-		return fmt.Errorf("index: open catalogue: %w", err)
+		return err
 	}
 	defer db.Close()
 	return db.View(func(txn *badger.Txn) error {

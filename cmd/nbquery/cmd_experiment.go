@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -249,11 +250,13 @@ func liveEvaluator(ctx context.Context, st *index.Store, cfg train.Config, targe
 	return func(code int) (float64, float64, float64, error) {
 		arch := nb201.FromCode(code).String()
 		var m map[string]float64
-		if runs, err := st.Live(index.NB201, arch, cfg.Dataset, cfg.Epochs); err == nil {
-			for _, r := range runs {
-				if r.Seed == cfg.Seed {
-					m = r.Metrics
-				}
+		runs, err := st.Live(index.NB201, arch, cfg.Dataset, cfg.Epochs)
+		if err != nil && !errors.Is(err, index.ErrNotFound) {
+			return 0, 0, 0, err // a catalogue that cannot be read is an error, not "train again"
+		}
+		for _, r := range runs {
+			if r.Seed == cfg.Seed {
+				m = r.Metrics
 			}
 		}
 		if m == nil {

@@ -98,13 +98,15 @@ func runInfo(ctx context.Context, opts *globalOptions, keys bool, w io.Writer) e
 		}
 	}
 	live := map[string]int{}
-	st.ViewCatalog([]byte("live/"), func(k, v []byte) error {
+	if err := st.ViewCatalog([]byte("live/"), func(k, v []byte) error {
 		parts := strings.SplitN(string(k), "/", 3)
 		if len(parts) > 1 {
 			live[parts[1]]++
 		}
 		return nil
-	})
+	}); err != nil {
+		return err
+	}
 	for bench, n := range live {
 		if opts.structured() {
 			var o jsonObject

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -91,8 +92,8 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 	if berr != nil {
 		// No table: a live result of this architecture may answer.
 		if q.arch != "" {
-			if lerr := answerLive(st, opts, bench, q, w); lerr == nil {
-				return nil
+			if lerr := answerLive(st, opts, bench, q, w); lerr == nil || errors.Is(lerr, index.ErrCatalog) {
+				return lerr
 			}
 		}
 		return berr
@@ -100,8 +101,8 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 	row := q.index
 	if q.arch != "" {
 		if row, err = b.Index(q.arch); err != nil {
-			if lerr := answerLive(st, opts, bench, q, w); lerr == nil {
-				return nil
+			if lerr := answerLive(st, opts, bench, q, w); lerr == nil || errors.Is(lerr, index.ErrCatalog) {
+				return lerr
 			}
 			return err
 		}
@@ -121,8 +122,8 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 	if err != nil {
 		if arch != "" && q.epoch < 0 {
 			q.arch = arch
-			if lerr := answerLive(st, opts, bench, q, w); lerr == nil {
-				return nil
+			if lerr := answerLive(st, opts, bench, q, w); lerr == nil || errors.Is(lerr, index.ErrCatalog) {
+				return lerr
 			}
 		}
 		return err
