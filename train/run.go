@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/gob"
@@ -15,6 +16,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -54,8 +56,12 @@ type Config struct {
 	EvalBatch     int
 	Float64       bool // train in float64 (slow; for checks)
 
-	OutDir          string
+	OutDir string
+	// Resume continues from the checkpoint in OutDir (falling back to the
+	// previous one, with a warning, if it is damaged); no checkpoint is
+	// ErrNoCheckpoint unless ResumeOrStart is set.
 	Resume          bool
+	ResumeOrStart   bool          `json:"-"` // like Resume, but start from step 0 when there is no checkpoint
 	TimeLimit       time.Duration // stop (with a checkpoint) after this much wall time; 0 = none
 	CheckpointEvery time.Duration // default 3 minutes
 	CheckpointSteps int           // also checkpoint every this many steps; 0 = off
@@ -172,6 +178,7 @@ var (
 	ErrStepLimit         = errors.New("train: step limit reached (checkpoint written)")
 	ErrInterrupted       = errors.New("train: interrupted (checkpoint written)")
 	ErrCorruptCheckpoint = errors.New("train: corrupt checkpoint")
+	ErrNoCheckpoint      = errors.New("train: --resume: no checkpoint (use --resume-or-start to start from step 0)")
 )
 
 // SignalContext returns a context cancelled on SIGINT or SIGTERM; Run then
@@ -395,18 +402,15 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 		SkippedImages: data.train.Skipped + data.test.Skipped}
 	st := &checkpoint{Version: 1, ConfigHash: res.ConfigHash}
 	ckptPath := filepath.Join(cfg.OutDir, CheckpointName)
-	if cfg.Resume {
-		if old, err := readCheckpoint(ckptPath); err == nil {
-			if old.ConfigHash != st.ConfigHash {
-				return Result{}, fmt.Errorf("%w: %s has config hash %.12s…, this run %.12s…", ErrConfigMismatch, ckptPath, old.ConfigHash, st.ConfigHash)
-			}
-			if err := restore(old, ps, opt, pcg, train); err != nil {
-				return Result{}, fmt.Errorf("%w: %s: %v", ErrCorruptCheckpoint, ckptPath, err)
-			}
-			st = old
-			fmt.Fprintf(progress, "resuming from %s at epoch %d, step %d\n", ckptPath, st.Epoch, st.Step)
-		} else if !errors.Is(err, os.ErrNotExist) {
+	if cfg.Resume || cfg.ResumeOrStart {
+		old, err := resumeFrom(ckptPath, st.ConfigHash, progress, func(c *checkpoint) error { return restore(c, ps, opt, pcg, train) })
+		switch {
+		case errors.Is(err, ErrNoCheckpoint) && cfg.ResumeOrStart:
+			fmt.Fprintf(progress, "no checkpoint in %s; starting from step 0\n", cfg.OutDir)
+		case err != nil:
 			return Result{}, err
+		default:
+			st = old
 		}
 	}
 	save := func() error {
@@ -715,15 +719,72 @@ func toF64(t *tensor.Dense) []float64 {
 	return nil
 }
 
+// resumeFrom restores the checkpoint at path, or, if it is damaged, the
+// previous one (path+".prev") with a warning on w. A checkpoint of another
+// configuration is an error, never skipped.
+func resumeFrom(path, configHash string, w io.Writer, restoreFn func(*checkpoint) error) (*checkpoint, error) {
+	var damaged []string
+	for _, p := range []string{path, path + ".prev"} {
+		c, err := readCheckpoint(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err == nil && c.ConfigHash != configHash {
+			return nil, fmt.Errorf("%w: %s has config hash %.12s…, this run %.12s…", ErrConfigMismatch, p, c.ConfigHash, configHash)
+		}
+		if err == nil {
+			if err = restoreFn(c); err != nil {
+				err = fmt.Errorf("%w: %s: %v", ErrCorruptCheckpoint, p, err)
+			}
+		}
+		if err != nil {
+			damaged = append(damaged, err.Error())
+			fmt.Fprintf(w, "warning: %v; trying the previous checkpoint\n", err)
+			continue
+		}
+		if len(damaged) > 0 {
+			fmt.Fprintf(w, "warning: resuming from the previous checkpoint %s\n", p)
+		}
+		fmt.Fprintf(w, "resuming from %s at epoch %d, step %d\n", p, c.Epoch, c.Step)
+		return c, nil
+	}
+	if len(damaged) > 0 {
+		return nil, fmt.Errorf("%w: no usable checkpoint: %s", ErrCorruptCheckpoint, strings.Join(damaged, "; "))
+	}
+	return nil, fmt.Errorf("%w in %s", ErrNoCheckpoint, filepath.Dir(path))
+}
+
+// Checkpoint files are ckptMagic, the SHA-256 of the payload, and the
+// payload (a gob of checkpoint). Files without the magic (written before
+// checksums) are read as a bare gob.
+const ckptMagic = "NBQCKPT\x01"
+
 func readCheckpoint(path string) (*checkpoint, error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var st checkpoint
-	if err := gob.NewDecoder(f).Decode(&st); err != nil {
+	st, err := decodeCheckpoint(b)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorruptCheckpoint, path, err)
+	}
+	return st, nil
+}
+
+func decodeCheckpoint(b []byte) (*checkpoint, error) {
+	if rest, ok := bytes.CutPrefix(b, []byte(ckptMagic)); ok {
+		if len(rest) < sha256.Size {
+			return nil, errors.New("truncated header")
+		}
+		sum, payload := rest[:sha256.Size], rest[sha256.Size:]
+		if got := sha256.Sum256(payload); !bytes.Equal(got[:], sum) {
+			return nil, errors.New("checksum mismatch (damaged file)")
+		}
+		b = payload
+	}
+	var st checkpoint
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&st); err != nil {
+		return nil, err
 	}
 	return &st, nil
 }
@@ -735,7 +796,13 @@ func writeCheckpoint(path string, st *checkpoint) error {
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
-	if err := gob.NewEncoder(f).Encode(st); err != nil {
+	var payload bytes.Buffer
+	if err := gob.NewEncoder(&payload).Encode(st); err != nil {
+		f.Close()
+		return fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	sum := sha256.Sum256(payload.Bytes())
+	if _, err := f.Write(append(append([]byte(ckptMagic), sum[:]...), payload.Bytes()...)); err != nil {
 		f.Close()
 		return fmt.Errorf("train: checkpoint %s: %w", path, err)
 	}

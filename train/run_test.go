@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/binary"
-	"encoding/gob"
 	"errors"
 	"image"
 	"image/color"
@@ -15,6 +14,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -187,11 +188,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	}
 }
 
-func readCheckpointBytes(b []byte) (*checkpoint, error) {
-	var st checkpoint
-	err := gob.NewDecoder(bytes.NewReader(b)).Decode(&st)
-	return &st, err
-}
+func readCheckpointBytes(b []byte) (*checkpoint, error) { return decodeCheckpoint(b) }
 
 func TestNaNGuard(t *testing.T) {
 	data := synthMNISTDir(t, 320, 100, 12)
@@ -317,6 +314,13 @@ func TestBadInputs(t *testing.T) {
 			t.Log(err)
 		})
 	}
+	t.Run("resume_without_checkpoint", func(t *testing.T) {
+		cfg := smallConfig(data, t.TempDir())
+		cfg.Resume = true
+		if _, err := Run(context.Background(), cfg, nil); !errors.Is(err, ErrNoCheckpoint) {
+			t.Fatalf("got %v, want ErrNoCheckpoint", err)
+		}
+	})
 	t.Run("corrupt_checkpoint", func(t *testing.T) {
 		cfg := smallConfig(data, t.TempDir())
 		cfg.Resume = true
@@ -410,5 +414,48 @@ func TestSignalContext(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(cfg.OutDir, CheckpointName)); err != nil {
 		t.Fatalf("no checkpoint after the signal: %v", err)
+	}
+}
+
+// TestDamagedCheckpointFallsBack: a flipped byte in the checkpoint is
+// detected by its checksum, the run resumes from the previous checkpoint
+// with a warning and ends with the uninterrupted run's weights.
+func TestDamagedCheckpointFallsBack(t *testing.T) {
+	data := synthMNISTDir(t, 320, 100, 12)
+	ctx := context.Background()
+	refDir := t.TempDir()
+	if _, err := Run(ctx, smallConfig(data, refDir), nil); err != nil {
+		t.Fatal(err)
+	}
+	refW := checkpointWeights(t, refDir)
+	dir := t.TempDir()
+	cfg := smallConfig(data, dir)
+	cfg.MaxSteps, cfg.CheckpointSteps = 10, 4
+	if _, err := Run(ctx, cfg, nil); !errors.Is(err, ErrStepLimit) {
+		t.Fatalf("first call: %v", err)
+	}
+	p := filepath.Join(dir, CheckpointName)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-40] ^= 0x10
+	os.WriteFile(p, b, 0o644)
+	if _, err := readCheckpoint(p); !errors.Is(err, ErrCorruptCheckpoint) {
+		t.Fatalf("flipped byte accepted: %v", err)
+	}
+	cfg.MaxSteps, cfg.CheckpointSteps, cfg.Resume = 0, 0, true
+	var log bytes.Buffer
+	if _, err := Run(ctx, cfg, &log); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "warning: resuming from the previous checkpoint") {
+		t.Fatalf("no fallback warning in %q", log.String())
+	}
+	w := checkpointWeights(t, dir)
+	for k, v := range refW {
+		if !slices.Equal(v, w[k]) {
+			t.Fatalf("weights %s differ from the uninterrupted run", k)
+		}
 	}
 }
