@@ -197,11 +197,7 @@ func (c *call) columns(out columns) error {
 		}
 		cols := make(object, len(out.names))
 		for i, name := range out.names {
-			v := make([]num, len(out.vals[i]))
-			for j, x := range out.vals[i] {
-				v[j] = num(x)
-			}
-			cols[i] = field{name, v}
+			cols[i] = field{name, nums(out.vals[i])}
 		}
 		o.add("columns", cols)
 		o.add("queries", out.queryNames)

@@ -1,13 +1,16 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/nbquery/nbquery/index"
@@ -120,6 +123,38 @@ type num float64
 // MarshalJSON writes the shortest round-trip digits, or null.
 func (n num) MarshalJSON() ([]byte, error) { return []byte(index.FormatFloat(float64(n))), nil }
 
+// nums is a float column, written in one pass (the reflection of a
+// Marshaler per element costs more than the values).
+type nums []float64
+
+// MarshalJSON writes the array with num's formatting.
+func (v nums) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 2+len(v)*18)
+	b = append(b, '[')
+	for i, x := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendNum(b, x)
+	}
+	return append(b, ']'), nil
+}
+
+// appendNum appends index.FormatFloat(x) without allocating in the usual
+// range, where Python's repr is the shortest fixed-point form.
+func appendNum(b []byte, x float64) []byte {
+	a := math.Abs(x)
+	if x != x || a >= 1e16 || (a < 1e-4 && a != 0) {
+		return append(b, index.FormatFloat(x)...)
+	}
+	n := len(b)
+	b = strconv.AppendFloat(b, x, 'f', -1, 64)
+	if !bytes.ContainsRune(b[n:], '.') {
+		b = append(b, '.', '0')
+	}
+	return b
+}
+
 // object is a JSON object that keeps its key order.
 type object []field
 
@@ -144,7 +179,13 @@ func (o object) MarshalJSON() ([]byte, error) {
 		if x, ok := f.v.(float64); ok {
 			f.v = num(x)
 		}
-		b, err := json.Marshal(f.v)
+		var b []byte
+		var err error
+		if m, ok := f.v.(json.Marshaler); ok {
+			b, err = m.MarshalJSON() // this package's types write valid JSON; skip the re-scan
+		} else {
+			b, err = json.Marshal(f.v)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -156,7 +197,13 @@ func (o object) MarshalJSON() ([]byte, error) {
 
 // json writes v as the 200 answer.
 func (c *call) json(v any) error {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if o, ok := v.(object); ok {
+		b, err = o.MarshalJSON()
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		return fmt.Errorf("server: encode answer: %w", err)
 	}
