@@ -140,39 +140,10 @@ func (s *Server) nb101Metrics(c *call) error {
 	return c.json(object{{"fixed", fixed}, {"computed", computed}})
 }
 
-// nb101Select maps a metric request onto a table selection: metric is an
-// api.py key (default final_validation_accuracy), hp the budget (default
-// 108), seed mean or a repeat number.
+// nb101Select maps a metric request onto a table selection (metric an
+// api.py key or accuracy/time of split; hp the budget; seed mean or a repeat).
 func nb101Select(m metricRequest) (index.NB101Select, error) {
-	sel := index.NB101Select{Epochs: 108, Repeat: index.NB101MeanRepeats}
-	if m.HP != "" {
-		e, err := strconv.Atoi(string(m.HP))
-		if err != nil {
-			return sel, usage(fmt.Sprintf("hp %q: the NB101 budget in epochs (4, 12, 36, 108)", m.HP))
-		}
-		sel.Epochs = e
-	}
-	if m.Seed != "" && m.Seed != "mean" {
-		r, err := strconv.Atoi(string(m.Seed))
-		if err != nil {
-			return sel, usage(fmt.Sprintf("seed %q: mean or a repeat number for nb101", m.Seed))
-		}
-		sel.Repeat = r
-	}
-	name := m.Metric
-	if name == "" || name == index.MetricAccuracy {
-		split := map[string]string{"": "validation", "train": "train", "valid": "validation", "validation": "validation", "test": "test"}[m.Split]
-		if split == "" {
-			return sel, usage(fmt.Sprintf("split %q: want train, valid or test for nb101", m.Split))
-		}
-		name = "final_" + split + "_accuracy"
-	}
-	met, err := index.ParseNB101Metric(name)
-	if err != nil {
-		return sel, err
-	}
-	sel.Metric = met
-	return sel, nil
+	return index.ParseNB101Select(m.Split, string(m.HP), string(m.Seed), m.Metric)
 }
 
 func (s *Server) nb101Top(c *call) error {
@@ -188,7 +159,7 @@ func (s *Server) nb101Top(c *call) error {
 	if err != nil {
 		return err
 	}
-	lowest := lowerIsBetter(sel.Metric.String())
+	lowest := index.LowerIsBetter(sel.Metric.String())
 	if m.Lowest != nil {
 		lowest = *m.Lowest
 	}

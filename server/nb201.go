@@ -250,12 +250,6 @@ func (c *call) indexQuery(m metricRequest) (index.Query, error) {
 	return index.Query{Dataset: m.Dataset, HP: string(m.HP), Split: m.Split, Metric: m.Metric, Epoch: epoch, Seed: p}, nil
 }
 
-// lowerIsBetter is the default ranking of top (as the CLI's).
-func lowerIsBetter(metric string) bool {
-	return metric == index.MetricLoss || strings.Contains(metric, "time") || metric == index.MetricLatency ||
-		metric == index.MetricParams || metric == index.MetricFLOPs || strings.HasPrefix(metric, "hw:")
-}
-
 func (s *Server) topK(k int) (int, error) {
 	switch {
 	case k == 0:
@@ -283,7 +277,7 @@ func (s *Server) top(c *call) error {
 	if err != nil {
 		return err
 	}
-	lowest := lowerIsBetter(m.Metric)
+	lowest := index.LowerIsBetter(m.Metric)
 	if m.Lowest != nil {
 		lowest = *m.Lowest
 	}

@@ -216,38 +216,7 @@ func specOf(t *index.NB101Table, h nb101.Hash) (nb101.Spec, bool) {
 // (final_test_accuracy, halfway_training_time, ...); --hp is the budget in
 // epochs (default 108) and --seed mean or a repeat number.
 func nb101Select(m metricQuery) (index.NB101Select, error) {
-	sel := index.NB101Select{Epochs: 108, Repeat: index.NB101MeanRepeats}
-	if m.hp != "" {
-		e, err := strconv.Atoi(m.hp)
-		if err != nil {
-			return sel, usagef("--hp %q: the NB101 budget in epochs (4, 12, 36, 108)", m.hp)
-		}
-		sel.Epochs = e
-	}
-	if m.seed != "" && m.seed != "mean" {
-		r, err := strconv.Atoi(m.seed)
-		if err != nil {
-			return sel, usagef("--seed %q: mean or a repeat number for nb101", m.seed)
-		}
-		sel.Repeat = r
-	}
-	name := m.metric
-	if name == "" || name == index.MetricAccuracy || name == "time" {
-		split := map[string]string{"train": "train", "valid": "validation", "validation": "validation", "test": "test"}[m.split]
-		if split == "" {
-			return sel, usagef("--split %q: want train, valid or test for nb101", m.split)
-		}
-		name = "final_" + split + "_accuracy"
-		if m.metric == "time" {
-			name = "final_training_time"
-		}
-	}
-	met, err := index.ParseNB101Metric(name)
-	if err != nil {
-		return sel, err
-	}
-	sel.Metric = met
-	return sel, nil
+	return index.ParseNB101Select(m.split, m.hp, m.seed, m.metric)
 }
 
 func runTopNB101(ctx context.Context, opts *globalOptions, t topOptions, w io.Writer) error {

@@ -53,10 +53,7 @@ func (m *metricQuery) query(opts *globalOptions) (index.Query, error) {
 	return index.Query{Dataset: m.dataset, HP: m.hp, Split: m.split, Metric: m.metric, Epoch: m.epoch, Seed: p}, nil
 }
 
-func lowerIsBetter(metric string) bool {
-	return metric == index.MetricLoss || strings.Contains(metric, "time") || metric == index.MetricLatency ||
-		metric == index.MetricParams || metric == index.MetricFLOPs || strings.HasPrefix(metric, "hw:")
-}
+func lowerIsBetter(metric string) bool { return index.LowerIsBetter(metric) }
 
 type topOptions struct {
 	metricQuery
