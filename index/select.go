@@ -51,3 +51,21 @@ func ParseNB101Select(split, budget, repeat, metric string) (NB101Select, error)
 	sel.Metric = m
 	return sel, nil
 }
+
+// CostsOrComputed is ComputeCosts with the fallback of the query command:
+// where the table records no params, the costs computed from the cell
+// (ComputedCosts) stand in, keeping a recorded latency. src is "table" or
+// "computed".
+func (b *Bench) CostsOrComputed(row int, dataset, hp string, p SeedPolicy) (c Costs, src string, err error) {
+	c, err = b.ComputeCosts(row, dataset, hp, p)
+	src = "table"
+	if err != nil || c.Params != c.Params {
+		if cc, ok := b.ComputedCosts(row, dataset); ok {
+			if err == nil {
+				cc.Latency = c.Latency
+			}
+			c, err, src = cc, nil, "computed"
+		}
+	}
+	return c, src, err
+}

@@ -114,10 +114,11 @@ func (s *Server) query(c *call) error {
 		o.add(k, num(info.Values[i]))
 	}
 	o.add("source", "table")
-	if costs, err := b.ComputeCosts(r, q.Dataset, string(q.HP), p); err == nil {
+	if costs, src, err := b.CostsOrComputed(r, q.Dataset, string(q.HP), p); err == nil {
 		o.add("flops", num(costs.FLOPs))
 		o.add("params", num(costs.Params))
 		o.add("latency", num(costs.Latency))
+		o.add("cost-source", src)
 	}
 	if q.Devices {
 		for _, d := range b.Devices() {
@@ -147,7 +148,7 @@ func (s *Server) cost(c *call) error {
 	if err != nil {
 		return err
 	}
-	costs, err := b.ComputeCosts(r, q.Dataset, string(q.HP), p)
+	costs, src, err := b.CostsOrComputed(r, q.Dataset, string(q.HP), p)
 	if err != nil {
 		return err
 	}
@@ -156,6 +157,7 @@ func (s *Server) cost(c *call) error {
 	o.add("flops", num(costs.FLOPs))
 	o.add("params", num(costs.Params))
 	o.add("latency", num(costs.Latency))
+	o.add("cost-source", src)
 	return c.json(o)
 }
 

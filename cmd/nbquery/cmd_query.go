@@ -128,16 +128,7 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 		}
 		return err
 	}
-	costs, cerr := b.ComputeCosts(row, q.dataset, q.hp, policy)
-	costSrc := "table"
-	if cerr != nil || math.IsNaN(costs.Params) {
-		if cc, ok := b.ComputedCosts(row, q.dataset); ok {
-			if cerr == nil {
-				cc.Latency = costs.Latency
-			}
-			costs, cerr, costSrc = cc, nil, "computed"
-		}
-	}
+	costs, costSrc, cerr := b.CostsOrComputed(row, q.dataset, q.hp, policy)
 	var devs []string
 	if q.devices {
 		devs = b.Devices()
