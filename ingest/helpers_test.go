@@ -35,6 +35,8 @@ func (s *recStore) NewSegment(bench string) (segWriter, error) {
 	return g, nil
 }
 
+func (s *recStore) Sources(string) []index.Source { return nil }
+
 func (s *recStore) Archs(bench string) ([]string, error) {
 	if a, ok := s.archs[bench]; ok {
 		return a, nil

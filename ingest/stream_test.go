@@ -248,6 +248,7 @@ func writeBigPth(tb testing.TB, n int) string {
 type discardStore struct{ maxFrame int64 }
 
 func (s *discardStore) NewSegment(string) (segWriter, error) { return (*discardSeg)(s), nil }
+func (s *discardStore) Sources(string) []index.Source        { return nil }
 func (s *discardStore) Archs(string) ([]string, error) {
 	return nil, fmt.Errorf("discard: %w", index.ErrNotFound)
 }
