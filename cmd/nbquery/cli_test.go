@@ -57,6 +57,10 @@ func nb201StoreDir(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	// A child process of a test (crash and concurrency tests) runs the CLI.
+	if args := os.Getenv("NBQUERY_TEST_CLI"); args != "" {
+		os.Exit(run(strings.Split(args, "\x1f"), os.Stdout, os.Stderr))
+	}
 	code := m.Run()
 	if nb201Store != "" {
 		os.RemoveAll(filepath.Dir(nb201Store))
