@@ -152,24 +152,22 @@ func band(p *plot.Plot, x, lo, mid, hi []float64, col color.Color, dashes []vg.L
 
 // vline adds a dashed vertical line at x over [y0, y1].
 func vline(p *plot.Plot, x, y0, y1 float64, col color.Color) (*plotter.Line, error) {
-	l, err := plotter.NewLine(plotter.XYs{{X: x, Y: y0}, {X: x, Y: y1}})
-	if err != nil {
-		return nil, err
-	}
-	l.Color = col
-	l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	p.Add(l)
-	return l, nil
+	return refLine(p, plotter.XYs{{X: x, Y: y0}, {X: x, Y: y1}}, col, 4, 3)
 }
 
-// hline adds a dashed horizontal line at y over [x0, x1].
+// hline adds a dotted horizontal line at y over [x0, x1].
 func hline(p *plot.Plot, y, x0, x1 float64, col color.Color) (*plotter.Line, error) {
-	l, err := plotter.NewLine(plotter.XYs{{X: x0, Y: y}, {X: x1, Y: y}})
+	return refLine(p, plotter.XYs{{X: x0, Y: y}, {X: x1, Y: y}}, col, 2, 2)
+}
+
+// refLine adds a dashed reference line (on, off in points).
+func refLine(p *plot.Plot, xys plotter.XYs, col color.Color, on, off float64) (*plotter.Line, error) {
+	l, err := plotter.NewLine(xys)
 	if err != nil {
 		return nil, err
 	}
 	l.Color = col
-	l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+	l.Dashes = []vg.Length{vg.Points(on), vg.Points(off)}
 	p.Add(l)
 	return l, nil
 }

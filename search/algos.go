@@ -96,6 +96,8 @@ func (e Evolution) Search(ctx context.Context, s *Session, rng *rand.Rand) error
 		pop = append(pop, i)
 	}
 	idx := make([]int, len(pop))
+	const maxFree = 1000 // consecutive free (repeated) proposals before a random child
+	free := 0
 	for !s.Done() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -121,15 +123,27 @@ func (e Evolution) Search(ctx context.Context, s *Session, rng *rand.Rand) error
 			}
 		}
 		var child int
-		if e.Mutation == MutateUnseen {
+		switch {
+		case e.Mutation == MutateUnseen:
 			child = mutateUnseen(s, rng, parent)
-		} else {
+		case free >= maxFree:
+			// Under a rule where repeats are free, a population whose
+			// neighbourhoods are all queried would loop without spending
+			// the budget: draw a random unseen child instead.
+			child, free = s.RandomUnseen(rng), 0
+		default:
 			child = mutateValid(s, rng, parent)
 		}
 		if child < 0 {
 			return nil
 		}
+		n := len(s.Queries)
 		s.Query(child)
+		if len(s.Queries) == n {
+			free++
+		} else {
+			free = 0
+		}
 		pop[head] = child
 		head = (head + 1) % len(pop)
 	}

@@ -116,3 +116,19 @@ func TestEvolutionSettings(t *testing.T) {
 		t.Errorf("tournament 5 of 3 without replacement: %v", err)
 	}
 }
+
+// TestEvolutionExhaustsSpace: one-edge RE under CountDistinct, where
+// repeats are free, still spends a budget of the whole space (a population
+// whose neighbourhoods are all queried falls back to random unseen cells
+// instead of looping).
+func TestEvolutionExhaustsSpace(t *testing.T) {
+	tab := loadC10(t)
+	o, _ := search.NewOracle(tab.valid, tab.test, nil, nil)
+	s, _ := search.NewCountingSession(tab.sp, o, o.Len(), search.CountDistinct)
+	if err := (search.Evolution{Population: 10, Tournament: 3}).Search(context.Background(), s, rand.New(rand.NewPCG(2, 2))); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Queries) != o.Len() || s.StrictAt == 0 {
+		t.Fatalf("%d queries, optimum at %d", len(s.Queries), s.StrictAt)
+	}
+}
