@@ -10,7 +10,7 @@ import (
 const module = "github.com/nbquery/nbquery"
 
 // allowed lists, for each package of the module, the module packages it may
-// import (directly or not): cmd -> {experiment, weaknas, search, train} ->
+// import (directly or not): cmd -> {experiment, weaknas, search, executor -> train} ->
 // predictors -> index <- ingest, with space/* shared by all; server and
 // export sit beside experiment, over index.
 var allowed = map[string][]string{
@@ -32,6 +32,7 @@ var allowed = map[string][]string{
 	"train":              {"predictors", "index", "space/...", "train/..."},
 	"export":             {"index", "space/..."},
 	"server":             {"index", "space/..."},
+	"executor":           {"train", "train/...", "predictors", "index", "space/..."},
 	"cmd/nbquery":        {"..."},
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,7 +12,6 @@ import (
 	"github.com/nbquery/nbquery/experiment"
 	"github.com/nbquery/nbquery/index"
 	"github.com/nbquery/nbquery/search"
-	"github.com/nbquery/nbquery/space/nb201"
 	"github.com/nbquery/nbquery/train"
 )
 
@@ -35,6 +33,7 @@ type experimentOptions struct {
 	lsRestart string
 	from      string
 	changed   func(name string) bool // a flag was given on the command line
+	exec      executorFlags
 }
 
 // countHelp explains --count and why "all" is the default.
@@ -134,6 +133,7 @@ Hardware-aware: --constraint 'latency:pixel3<=5ms' or
 	f.IntVar(&lt.N, "train-n", 1, "live: cells per stage")
 	f.IntVar(&lt.MaxTrain, "train-max", 0, "live: at most this many training images (0 = all)")
 	f.Uint64Var(&lt.Seed, "train-seed", 0, "live: training seed (the same for every cell)")
+	addExecutorFlags(f, &e.exec)
 	return cmd
 }
 
@@ -215,10 +215,16 @@ func runExperiment(ctx context.Context, opts *globalOptions, e experimentOptions
 		}
 		lt := e.liveTrain
 		lt.Dataset = c.Dataset
-		c.Live = liveEvaluator(ctx, st, lt, c.Target, c.Report)
-		c.Workers = 1 // training uses both cores already
+		if err := e.exec.setupLive(ctx, opts, st, lt, &c, w); err != nil {
+			return err
+		}
+	} else if e.exec.kind != "local" || e.exec.dryRun {
+		return usagef("--executor slurm and --dry-run run the trials of a live search (--live)")
 	}
 	s, err := experiment.Run(ctx, st, c, opts.progress())
+	if errors.Is(err, errDryRun) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -232,52 +238,4 @@ func runExperiment(ctx context.Context, opts *globalOptions, e experimentOptions
 		fmt.Fprintf(w, "wrote %s\n", c.OutDir)
 	}
 	return nil
-}
-
-// liveEvaluator trains NB201 cell `code` with cfg (or reuses a recorded
-// live result of the same cell, dataset, epochs and seed), records it, and
-// answers with the target and report splits' accuracies and the training time.
-func liveEvaluator(ctx context.Context, st *index.Store, cfg train.Config, target, report string) search.Evaluator {
-	key := func(split string) string {
-		switch split {
-		case "valid", index.SetXValid:
-			return "valid-accuracy"
-		case "train":
-			return "train-accuracy"
-		}
-		return "test-accuracy"
-	}
-	return func(code int) (float64, float64, float64, error) {
-		arch := nb201.FromCode(code).String()
-		var m map[string]float64
-		runs, err := st.Live(index.NB201, arch, cfg.Dataset, cfg.Epochs)
-		if err != nil && !errors.Is(err, index.ErrNotFound) {
-			return 0, 0, 0, err // a catalogue that cannot be read is an error, not "train again"
-		}
-		for _, r := range runs {
-			if r.Seed == cfg.Seed {
-				m = r.Metrics
-			}
-		}
-		if m == nil {
-			c := cfg
-			c.Arch = arch
-			dir, err := os.MkdirTemp("", "nbquery-live-")
-			if err != nil {
-				return 0, 0, 0, err
-			}
-			defer os.RemoveAll(dir) // checkpoints of a finished run are not needed
-			c.OutDir = dir
-			res, err := train.Run(ctx, c, nil)
-			if err != nil {
-				return 0, 0, 0, fmt.Errorf("train %s: %w", arch, err)
-			}
-			m = res.Metrics()
-			if err := st.PutLive(index.LiveResult{Bench: index.NB201, Arch: arch, Dataset: cfg.Dataset, Epochs: cfg.Epochs,
-				Seed: cfg.Seed, Metrics: m, Config: res.ConfigHash}); err != nil {
-				return 0, 0, 0, err
-			}
-		}
-		return m[key(target)], m[key(report)], m["train-all-time"], nil
-	}
 }

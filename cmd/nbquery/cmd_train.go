@@ -18,6 +18,7 @@ func init() { extraCommands = append(extraCommands, newTrainCommand) }
 func newTrainCommand(opts *globalOptions) *cobra.Command {
 	cfg := train.DefaultConfig()
 	var noStore bool
+	var x trainExec
 	cmd := &cobra.Command{
 		Use:   "train nb201 --arch STR --data DIR --dataset D --epochs E --out DIR",
 		Short: "Train an NB201 cell network live (CPU, gorgonia) and store its result as a table row",
@@ -34,7 +35,7 @@ it where no table has the cell.`,
 			if args[0] != index.NB201 {
 				return usagef("train: only nb201 cells are trained live (got %q)", args[0])
 			}
-			return runTrain(cmd.Context(), opts, cfg, noStore, opts.stdout)
+			return runTrain(cmd.Context(), opts, cfg, noStore, &x, opts.stdout)
 		},
 	}
 	f := cmd.Flags()
@@ -61,10 +62,11 @@ it where no table has the cell.`,
 	f.DurationVar(&cfg.TimeLimit, "time-limit", 0, "stop with a checkpoint after this long (e.g. 30m)")
 	f.DurationVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "checkpoint interval")
 	f.BoolVar(&noStore, "no-store", false, "do not record the result in the store")
+	addTrainExecFlags(f, &x)
 	return cmd
 }
 
-func runTrain(ctx context.Context, opts *globalOptions, cfg train.Config, noStore bool, w io.Writer) error {
+func runTrain(ctx context.Context, opts *globalOptions, cfg train.Config, noStore bool, x *trainExec, w io.Writer) error {
 	c, err := nb201.Parse(cfg.Arch)
 	if err != nil {
 		return usageError{err}
@@ -73,11 +75,17 @@ func runTrain(ctx context.Context, opts *globalOptions, cfg train.Config, noStor
 	if cfg.DataDir == "" {
 		return usagef("--data is required")
 	}
+	if done, err := x.remote(ctx, opts, cfg, noStore, w); done {
+		return err
+	}
 	res, err := train.Run(ctx, cfg, opts.progress())
 	if err != nil {
 		if errors.Is(err, train.ErrConfig) {
 			return usageError{err}
 		}
+		return err
+	}
+	if err := x.writeResultFile(cfg, res); err != nil {
 		return err
 	}
 	if !noStore && res.Completed {

@@ -1,0 +1,20 @@
+package shared
+
+import (
+	"os"
+	"testing"
+)
+
+// RequireSlurm skips a test that needs the single-node Slurm cluster of
+// .ci/slurm-up unless NBQUERY_SLURM is set; under CI (CI=true) a missing
+// cluster fails the test instead, so that CI cannot pass without running it.
+func RequireSlurm(tb testing.TB) {
+	tb.Helper()
+	if os.Getenv("NBQUERY_SLURM") != "" {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		tb.Fatal("CI=true but NBQUERY_SLURM is unset: .ci/run must start Slurm with .ci/slurm-up")
+	}
+	tb.Skip("no Slurm cluster (start one with .ci/slurm-up as root and set NBQUERY_SLURM=1)")
+}
