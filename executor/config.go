@@ -40,6 +40,9 @@ func LoadSlurmConfig(path string) (SlurmConfig, error) {
 	if err := dec.Decode(&c); err != nil {
 		return c, fmt.Errorf("executor: slurm config %s: %w", path, err)
 	}
+	if dec.More() {
+		return c, fmt.Errorf("executor: slurm config %s: trailing data after the JSON object at offset %d", path, dec.InputOffset())
+	}
 	if err := c.validate(); err != nil {
 		return c, fmt.Errorf("executor: slurm config %s: %w", path, err)
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/nbquery/nbquery/search"
 	"github.com/nbquery/nbquery/space/nb201"
@@ -72,5 +74,59 @@ func TestLiveOracle(t *testing.T) {
 	search.Random{}.Search(context.Background(), s, rand.New(rand.NewPCG(1, 1)))
 	if len(s.Queries) != 0 || !s.Done() || !errors.Is(bad.Err(), boom) {
 		t.Errorf("after a failed evaluation: %d queries, done %v, err %v", len(s.Queries), s.Done(), bad.Err())
+	}
+}
+
+// TestLiveOracleConcurrent: runs querying at once evaluate distinct cells
+// concurrently (an executor can train them in parallel) and a cell asked for
+// while it is being evaluated is evaluated once.
+func TestLiveOracleConcurrent(t *testing.T) {
+	codes := make([]int, nb201.NumCells)
+	for i := range codes {
+		codes[i] = i
+	}
+	sp, err := search.NewNB201(codes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	calls := map[int]int{}
+	inflight, peak := 0, 0
+	o := search.NewLiveOracle(nb201.NumCells, func(i int) (float64, float64, float64, error) {
+		mu.Lock()
+		calls[i]++
+		inflight++
+		peak = max(peak, inflight)
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
+		mu.Lock()
+		inflight--
+		mu.Unlock()
+		return float64(i % 97), 0, 1, nil
+	})
+	var wg sync.WaitGroup
+	// Runs 0 and 1 twice each: the twins query the same cells at once.
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := search.NewSession(sp, o, 20, false)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if err := (search.Random{}).Search(context.Background(), s, rand.New(rand.NewPCG(3, uint64(g%2)))); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, n := range calls {
+		if n != 1 {
+			t.Errorf("cell %d evaluated %d times", i, n)
+		}
+	}
+	if len(calls) == 0 || len(calls) > 40 || peak < 2 {
+		t.Errorf("%d cells evaluated, peak concurrency %d", len(calls), peak)
 	}
 }
