@@ -27,17 +27,43 @@ func liveArgs(store string) []string {
 		"--algos", "random,re", "--runs", "2", "--budget", "3", "--train-max", "300", "--train-c", "4", "--train-batch", "50", "--seed", "2"}
 }
 
-// summaryCore is the summary table without its last column (wall time).
+// summaryCore is the summary without the wall time (the last column of
+// the algorithms' rows) and the output directory.
 func summaryCore(out string) string {
 	var b strings.Builder
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		f := strings.Fields(line)
-		if len(f) > 1 && strings.HasSuffix(line, f[len(f)-1]) && (f[0] == "random" || f[0] == "re") {
+		if len(f) > 0 && f[0] == "wrote" {
+			continue
+		}
+		if len(f) > 1 && (f[0] == "random" || f[0] == "re") {
 			f = f[:len(f)-1]
 		}
 		b.WriteString(strings.Join(f, " ") + "\n")
 	}
 	return b.String()
+}
+
+// runsCore is runs.json without the wall-clock training times.
+func runsCore(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "runs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []map[string]any
+	if err := json.Unmarshal(b, &runs); err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 4 {
+		t.Errorf("%s: %d runs, want 4", dir, len(runs))
+	}
+	for _, r := range runs {
+		delete(r, "sim_time_s")
+		delete(r, "time_to_opt_s")
+	}
+	out, _ := json.Marshal(runs)
+	return string(out)
 }
 
 // liveRecords returns the store's live results by key (without the
@@ -89,7 +115,7 @@ func TestSlurmLiveExperiment(t *testing.T) {
 		t.Fatalf("Fashion-MNIST not installed (.ci/run installs dataset-fashion-mnist): %v", err)
 	}
 	dir := t.TempDir()
-	local, stderr, code := nbq(t, append(liveArgs(filepath.Join(dir, "local")), "-q")...)
+	local, stderr, code := nbq(t, append(liveArgs(filepath.Join(dir, "local")), "-q", "--out", filepath.Join(dir, "out-local"))...)
 	if code != 0 {
 		t.Fatalf("local: exit %d: %s", code, stderr)
 	}
@@ -117,7 +143,7 @@ func TestSlurmLiveExperiment(t *testing.T) {
 	first.Process.Kill() // SIGKILL: no cleanup
 	first.Wait()
 
-	second := cliCmd(t, args...)
+	second := cliCmd(t, append(args, "--out", filepath.Join(dir, "out-slurm"))...)
 	var out2, log2 bytes.Buffer
 	second.Stdout, second.Stderr = &out2, &log2
 	if err := second.Run(); err != nil {
@@ -125,6 +151,9 @@ func TestSlurmLiveExperiment(t *testing.T) {
 	}
 	if a, b := summaryCore(local), summaryCore(out2.String()); a != b {
 		t.Errorf("summaries differ:\nlocal:\n%s\nslurm:\n%s", a, b)
+	}
+	if a, b := runsCore(t, filepath.Join(dir, "out-local")), runsCore(t, filepath.Join(dir, "out-slurm")); a != b {
+		t.Errorf("runs.json differ:\nlocal %s\nslurm %s", a, b)
 	}
 	lr, sr := liveRecords(t, filepath.Join(dir, "local")), liveRecords(t, store)
 	if len(lr) != 6 || len(sr) != len(lr) {
