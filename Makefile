@@ -19,7 +19,10 @@ all:
 
 .PHONY: build
 build:
-	$(GO) build -tags '$(TAGS)' -ldflags "-X main.commit=$$(git rev-parse --short=12 HEAD 2>/dev/null)" -o bin/nbquery ./cmd/nbquery
+	# bin/nbquery is the light build (the query path); it runs bin/nbquery-full,
+	# the full build, for ingest, train, experiment, predictors and space.
+	$(GO) build -tags 'nbquery_light $(TAGS)' -ldflags "-X main.commit=$$(git rev-parse --short=12 HEAD 2>/dev/null)" -o bin/nbquery ./cmd/nbquery
+	$(GO) build -tags '$(TAGS)' -ldflags "-X main.commit=$$(git rev-parse --short=12 HEAD 2>/dev/null)" -o bin/nbquery-full ./cmd/nbquery
 
 .PHONY: test
 test:

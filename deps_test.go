@@ -164,3 +164,26 @@ func TestNoMathRandV1(t *testing.T) {
 		}
 	}
 }
+
+// TestLightBuildDeps keeps the query path's binary (go build -tags
+// nbquery_light ./cmd/nbquery, installed as bin/nbquery) free of the
+// libraries whose linking and initialisation every query would pay: the
+// trainer, plotting, predictors and ingest parsers.
+func TestLightBuildDeps(t *testing.T) {
+	out, err := exec.Command("go", "list", "-tags", "nbquery_light", "-deps", "./cmd/nbquery").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if !contains(deps, module+"/index") {
+		t.Fatalf("light build lacks index: %v", deps)
+	}
+	for _, d := range deps {
+		for _, banned := range []string{"gorgonia.org/", "gonum.org/v1/plot", "github.com/awalterschulze/gographviz",
+			module + "/train", module + "/experiment", module + "/predictors", module + "/ingest", module + "/search", module + "/weaknas"} {
+			if strings.HasPrefix(d, banned) {
+				t.Errorf("the light build links %s", d)
+			}
+		}
+	}
+}

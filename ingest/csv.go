@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -62,16 +63,19 @@ func ParseMapping(b []byte, name string) (*Mapping, error) {
 	dec.DisallowUnknownFields()
 	var m Mapping
 	if err := dec.Decode(&m); err != nil {
-		return nil, perr(name, "", fmt.Errorf("%w: %v", ErrMapping, err))
+		return nil, perr(name, "", fmt.Errorf("%w: %v (%s)", ErrMapping, err, mappingKeys))
 	}
 	if m.Index == "" && m.Arch == "" {
-		return nil, perr(name, "", fmt.Errorf("%w: needs \"index\" or \"arch\"", ErrMapping))
+		return nil, perr(name, "", fmt.Errorf("%w: needs \"index\" or \"arch\" naming a CSV column (%s)", ErrMapping, mappingKeys))
 	}
 	if len(m.Columns) == 0 {
-		return nil, perr(name, "columns", fmt.Errorf("%w: no columns", ErrMapping))
+		return nil, perr(name, "columns", fmt.Errorf("%w: no columns (%s)", ErrMapping, mappingKeys))
 	}
 	return &m, nil
 }
+
+// mappingKeys lists the keys of a mapping, for errors.
+const mappingKeys = `valid keys: "index", "arch", "hp", "columns"; per column: "dataset", "hp", "set", "metric", "epoch", "seed"; see nbquery ingest --help`
 
 func intp(i int) *int { return &i }
 
@@ -157,6 +161,18 @@ var benchHPs = map[string]map[string]int{
 
 // resolve checks a column mapping and returns its key and epoch (-1 = epoch-free).
 func (c ColumnMapping) resolve(bench, defHP string) (index.Key, int, error) {
+	// The split names of nbquery query (valid, test, valtest) map onto the
+	// stored sets as get_more_info maps them (index.ResolveSplit).
+	switch c.Set {
+	case "valid", "test", "valtest":
+		if datasetSets[c.Dataset] != nil {
+			d, s, err := index.ResolveSplit(c.Dataset, c.Set)
+			if err != nil {
+				return index.Key{}, 0, fmt.Errorf("%w: %v", ErrMapping, err)
+			}
+			c.Dataset, c.Set = d, s
+		}
+	}
 	k := index.Key{Dataset: c.Dataset, HP: cmpOr(c.HP, defHP), Set: c.Set, Metric: c.Metric, Seed: index.SeedMean}
 	if c.Seed != nil {
 		if *c.Seed < 0 {
@@ -193,17 +209,22 @@ func (c ColumnMapping) resolve(bench, defHP string) (index.Key, int, error) {
 	}
 	sets, ok := datasetSets[c.Dataset]
 	if !ok {
-		return k, 0, fmt.Errorf("%w: unknown dataset %q", ErrMapping, c.Dataset)
+		return k, 0, fmt.Errorf("%w: unknown dataset %q (valid: %s)", ErrMapping, c.Dataset, strings.Join(index.Datasets, ", "))
 	}
 	if c.Set != index.SetTrain && !slices.Contains(sets, c.Set) {
-		return k, 0, fmt.Errorf("%w: dataset %s has no set %q (has train, %s)", ErrMapping, c.Dataset, c.Set, strings.Join(sets, ", "))
+		return k, 0, fmt.Errorf("%w: dataset %s has no set %q (valid: train, valid, test%s, %s; or hw, cost)", ErrMapping, c.Dataset, c.Set,
+			map[bool]string{true: ", valtest"}[len(sets) == 3], strings.Join(sets, ", "))
 	}
 	if !slices.Contains(epochMetrics, c.Metric) {
-		return k, 0, fmt.Errorf("%w: unknown metric %q", ErrMapping, c.Metric)
+		return k, 0, fmt.Errorf("%w: unknown metric %q (valid: %s; params, flops, latency with set cost)", ErrMapping, c.Metric, strings.Join(epochMetrics, ", "))
 	}
 	E, ok := benchHPs[bench][k.HP]
 	if !ok {
-		return k, 0, fmt.Errorf("%w: unknown hp %q for %s", ErrMapping, k.HP, bench)
+		hps := slices.Sorted(maps.Keys(benchHPs[bench]))
+		if k.HP == "" {
+			return k, 0, fmt.Errorf("%w: no hp: set \"hp\" in the mapping or the column (valid for %s: %s)", ErrMapping, bench, strings.Join(hps, ", "))
+		}
+		return k, 0, fmt.Errorf("%w: unknown hp %q for %s (valid: %s)", ErrMapping, k.HP, bench, strings.Join(hps, ", "))
 	}
 	e := E - 1
 	if c.Epoch != nil {
@@ -263,7 +284,7 @@ func (j *job) readCSV(r io.Reader, size int64) error {
 	if m == nil {
 		if m = mappingForHeader(header); m == nil {
 			return &ParseError{File: j.path, Line: 1, Offset: -1, Field: "header",
-				Err: fmt.Errorf("%w: unrecognised CSV layout (columns %s); pass a column mapping", ErrUnknownSource, Quote(strings.Join(header, ",")))}
+				Err: fmt.Errorf("%w: unrecognised CSV layout (columns %s); pass --mapping FILE, a JSON column mapping (format and example: nbquery ingest --help)", ErrUnknownSource, Quote(strings.Join(header, ",")))}
 		}
 	}
 	pos := map[string]int{}
@@ -350,7 +371,7 @@ func (j *job) readCSV(r io.Reader, size int64) error {
 	var storedIdx map[string]int
 	if m.Index == "" {
 		if stored == nil {
-			return hdrErr(m.Arch, fmt.Errorf("%w: no index column and the store has no %s architecture list to place rows by", ErrMapping, j.bench))
+			return hdrErr(m.Arch, fmt.Errorf("%w: no index column and the store has no %s architecture list to place rows by: map an \"index\" column, or first ingest a source that carries the list (a NATS -simple directory or meta file, a .pth file, or a CSV with an index column)", ErrMapping, j.bench))
 		}
 		storedIdx = make(map[string]int, len(stored))
 		for i, a := range stored {

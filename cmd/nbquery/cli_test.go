@@ -14,7 +14,7 @@ import (
 )
 
 // nbq runs the CLI in-process and returns stdout, stderr and the exit code.
-func nbq(t *testing.T, args ...string) (string, string, int) {
+func nbq(t testing.TB, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := run(args, &out, &errb)
@@ -28,7 +28,7 @@ var (
 
 // nb201StoreDir ingests the shared NB201 data once into a store shared by
 // the tests of this package (read-only after that).
-func nb201StoreDir(t *testing.T) string {
+func nb201StoreDir(t testing.TB) string {
 	t.Helper()
 	nb201Once.Do(func() {
 		dir, err := os.MkdirTemp("", "nbquery-cli-test-")

@@ -1,3 +1,5 @@
+//go:build !nbquery_light
+
 package main
 
 import (
@@ -19,6 +21,8 @@ type ingestOptions struct {
 	limits       ingest.Limits
 }
 
+func init() { extraCommands = append(extraCommands, newIngestCommand) }
+
 func newIngestCommand(opts *globalOptions) *cobra.Command {
 	var iopt ingestOptions
 	cmd := &cobra.Command{
@@ -35,7 +39,36 @@ nb101 accepts nasbench_full.tfrecord / nasbench_only108.tfrecord and partial
 tables keyed by hash (CSV/JSON).
 
 Each path is one source. Ingesting the same source twice changes nothing; a
-failed ingest leaves the store as it was.`,
+failed ingest leaves the store as it was. NB101 sources merge: every cell of
+every source is answerable, newer values first for each column.
+
+CSV column mapping (--mapping FILE, nb201 and nats-sss). A JSON object:
+
+  "index"    CSV column with the architecture index   } at least one
+  "arch"     CSV column with the architecture string  } (without "index",
+             rows are placed by the arch list already in the store)
+  "hp"       training schedule of the columns: 12 or 200 (nb201);
+             01, 12 or 90 (nats-sss)
+  "columns"  {"<CSV column>": {...}}, each with
+      "dataset"  cifar10-valid, cifar10, cifar100 or ImageNet16-120
+      "set"      train, valid, test, valtest (as nbquery query maps them),
+                 x-valid, x-test, ori-test (stored set names), cost, hw
+      "metric"   accuracy (percent), loss, time, all-time, per-time (seconds);
+                 with set cost: params (M), flops (M), latency (s);
+                 with set hw: the device name (latency in ms)
+      "epoch"    0-based epoch (default: the last of hp; none for cost, hw)
+      "seed"     the trial seed (default: the mean over seeds)
+      "hp"       this column's schedule, if not the mapping's
+Columns not named are ignored; an unknown key is an error.
+
+Worked example: a table my_accs.csv with the header
+  idx,arch,c100_val,c100_test
+mapped by my_mapping.json:
+  {"index": "idx", "arch": "arch", "hp": "200",
+   "columns": {"c100_val":  {"dataset": "cifar100", "set": "valid", "metric": "accuracy"},
+               "c100_test": {"dataset": "cifar100", "set": "test",  "metric": "accuracy"}}}
+  nbquery ingest nb201 --mapping my_mapping.json my_accs.csv
+  nbquery query nb201 --index 0 --dataset cifar100 --hp 200   # valid-/test-accuracy from the table`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runIngest(cmd.Context(), opts, iopt, args[0], args[1:], opts.stdout)

@@ -12,37 +12,10 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"gonum.org/v1/gonum/mat"
 
 	"github.com/nbquery/nbquery/index"
-	"github.com/nbquery/nbquery/ingest"
-	"github.com/nbquery/nbquery/ingest/tfrecord"
-	"github.com/nbquery/nbquery/predictors"
 	"github.com/nbquery/nbquery/space/nb101"
 )
-
-func init() { extraCommands = append(extraCommands, newSpaceCommand) }
-
-// ingestNB101 reads a tfrecord, or a partial table keyed by hash (CSV/JSON).
-// The framing CRCs, JSON, base64 and protobuf of every record are always
-// checked; re-hashing every cell is optional (verify).
-func ingestNB101(ctx context.Context, st *index.Store, path string, o ingest.Options, verify, force bool) (ingest.Result, error) {
-	var res tfrecord.Result
-	var err error
-	kind := tfrecord.KindTFRecord
-	if strings.HasSuffix(path, ".csv") || strings.HasSuffix(path, ".json") {
-		kind = "nb101-partial"
-		res, err = tfrecord.IngestNB101Partial(ctx, st, path, o.Progress)
-	} else {
-		res, err = tfrecord.IngestNB101With(ctx, st, path, tfrecord.Options{Progress: o.Progress, SkipHashCheck: !verify, Force: force})
-	}
-	out := ingest.Result{Source: index.Source{Path: path, Kind: kind, Size: res.Bytes, SHA256: res.SHA256}, Rows: res.Cells, Elapsed: res.Duration}
-	if errors.Is(err, index.ErrUnchanged) {
-		out.Unchanged = true
-		return out, nil
-	}
-	return out, err
-}
 
 // nb101QueryOptions are the nb101 flags of the query command.
 type nb101QueryOptions struct {
@@ -126,81 +99,77 @@ func runQueryNB101(ctx context.Context, opts *globalOptions, f nb101QueryOptions
 		return err
 	}
 	defer st.Close()
-	var res index.NB101Result
-	switch f.repeat {
-	case "random":
-		res, err = t.QueryHash(h, f.epochs, f.halfway, rand.New(rand.NewPCG(opts.randSeed, 0)))
-	case "mean":
-		spec, ok := specOf(t, h)
-		if !ok {
-			return fmt.Errorf("%w: NB101 cell %s is not in the table", index.ErrNotFound, h)
-		}
-		res, err = t.QueryMean(spec, f.epochs, f.halfway)
-	default:
-		r, perr := strconv.Atoi(f.repeat)
-		if perr != nil {
-			return usagef("--repeat %q: want random, mean, 0, 1 or 2", f.repeat)
-		}
-		spec, ok := specOf(t, h)
-		if !ok {
-			return fmt.Errorf("%w: NB101 cell %s is not in the table", index.ErrNotFound, h)
-		}
-		res, err = t.QueryRepeat(spec, f.epochs, f.halfway, r)
-	}
-	// A cell whose sources lack some metrics: answer what they have and
-	// name what they lack (exit 0).
-	var miss *index.NB101Missing
-	if err != nil && !errors.As(err, &miss) {
+	o, err := nb101Answer(t, h, f, rand.New(rand.NewPCG(opts.randSeed, 0)))
+	if err != nil {
 		return err
 	}
+	if opts.structured() {
+		return o.write(w)
+	}
+	o.writeText(w)
+	return nil
+}
+
+// nb101Answer answers one NB101 cell with api.py query()'s keys, then the
+// budget, the repeat, the metrics the cell's sources lack ("missing") and
+// those sources. A cell whose sources lack some metrics is answered with
+// what they have (null for the rest), not refused.
+func nb101Answer(t *index.NB101Table, h nb101.Hash, f nb101QueryOptions, rng *rand.Rand) (*jsonObject, error) {
+	var res index.NB101Result
+	var err error
+	if f.repeat == "random" {
+		res, err = t.QueryHash(h, f.epochs, f.halfway, rng)
+	} else {
+		row, ok := t.Row(h)
+		if !ok {
+			return nil, fmt.Errorf("%w: NB101 cell %s is not in the table (%s)", index.ErrNotFound, h, t.Source().Path)
+		}
+		if f.repeat == "mean" {
+			res, err = t.QueryMean(t.Spec(row), f.epochs, f.halfway)
+		} else {
+			r, perr := strconv.Atoi(f.repeat)
+			if perr != nil {
+				return nil, usagef("--repeat %q: want random, mean, 0, 1 or 2", f.repeat)
+			}
+			res, err = t.QueryRepeat(t.Spec(row), f.epochs, f.halfway, r)
+		}
+	}
+	var miss *index.NB101Missing
+	if err != nil && !errors.As(err, &miss) {
+		return nil, err
+	}
 	missing := []string{}
-	var sources []string
 	if miss != nil {
 		missing = miss.Metrics
 	}
+	var sources []string
 	if row, ok := t.Row(res.Hash); ok {
 		for _, s := range t.CellSources(row) {
 			sources = append(sources, filepath.Base(s))
 		}
 	}
-	repeat := any(res.Repeat)
-	if res.Repeat < 0 {
-		repeat = "mean"
-	}
-	if opts.structured() {
-		var o jsonObject
-		o.add("hash", res.Hash.String())
-		o.add("module_adjacency", res.Spec.Matrix())
-		o.add("module_operations", res.Spec.OpNames())
-		o.add("trainable_parameters", res.Params)
-		o.add("training_time", res.TrainingTime)
-		o.add("train_accuracy", res.TrainAccuracy)
-		o.add("validation_accuracy", res.ValidationAccuracy)
-		o.add("test_accuracy", res.TestAccuracy)
-		o.add("epochs", f.epochs)
-		o.add("repeat", repeat)
-		o.add("missing", missing)
-		o.add("sources", sources)
-		return o.write(w)
-	}
-	params := "null"
+	o := &jsonObject{}
+	o.add("hash", res.Hash.String())
+	o.add("module_adjacency", res.Spec.Matrix())
+	o.add("module_operations", res.Spec.OpNames())
 	if res.Params >= 0 {
-		params = fmt.Sprint(res.Params)
+		o.add("trainable_parameters", res.Params)
+	} else {
+		o.add("trainable_parameters", nil)
 	}
-	writeKV(w, []string{"hash", "module_adjacency", "module_operations", "trainable_parameters", "training_time",
-		"train_accuracy", "validation_accuracy", "test_accuracy", "epochs", "repeat", "missing", "sources"},
-		[]string{res.Hash.String(), fmt.Sprint(res.Spec.Matrix()), strings.Join(res.Spec.OpNames(), ","), params,
-			fmtVal(res.TrainingTime), fmtVal(res.TrainAccuracy), fmtVal(res.ValidationAccuracy), fmtVal(res.TestAccuracy),
-			fmt.Sprint(f.epochs), fmt.Sprint(repeat), listOrNone(missing), strings.Join(sources, ", ")})
-	return nil
-}
-
-// listOrNone joins names with ", ", or "none".
-func listOrNone(names []string) string {
-	if len(names) == 0 {
-		return "none"
+	o.add("training_time", res.TrainingTime)
+	o.add("train_accuracy", res.TrainAccuracy)
+	o.add("validation_accuracy", res.ValidationAccuracy)
+	o.add("test_accuracy", res.TestAccuracy)
+	o.add("epochs", f.epochs)
+	if res.Repeat < 0 {
+		o.add("repeat", "mean")
+	} else {
+		o.add("repeat", res.Repeat)
 	}
-	return strings.Join(names, ", ")
+	o.add("missing", missing)
+	o.add("sources", sources)
+	return o, nil
 }
 
 func specOf(t *index.NB101Table, h nb101.Hash) (nb101.Spec, bool) {
@@ -277,80 +246,4 @@ func statsNB101(ctx context.Context, opts *globalOptions, m metricQuery) (index.
 		return index.Stats{}, err
 	}
 	return index.Summarize(v), nil
-}
-
-// nb101TableData encodes every cell of the NB101 table that records the
-// selected value (45-dim NAO/WeakNAS encoding).
-func nb101TableData(opts *globalOptions, m metricQuery) (*mat.Dense, []float64, error) {
-	sel, err := nb101Select(m)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, tb, err := openNB101(opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer st.Close()
-	v, err := tb.Vector(nil, sel)
-	if err != nil {
-		return nil, nil, err
-	}
-	var y []float64
-	var rows []int
-	for i, x := range v {
-		if x == x {
-			rows = append(rows, i)
-			y = append(y, x)
-		}
-	}
-	X := mat.NewDense(len(rows), predictors.NB101Dim, nil)
-	for i, r := range rows {
-		tb.Spec(r).Encode45(X.RawRowView(i))
-	}
-	return X, y, nil
-}
-
-func newSpaceCommand(opts *globalOptions) *cobra.Command {
-	var count, list bool
-	cmd := &cobra.Command{
-		Use:   "space nb101 (--count | --list)",
-		Short: "Enumerate a search space (nb101: all 423,624 unique cells, deduplicated by module hash)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if args[0] != index.NB101 {
-				return usagef("space: only nb101 is enumerated (nb201 has 15,625 cells, nats-sss 32,768)")
-			}
-			if count == list {
-				return usagef("give exactly one of --count or --list")
-			}
-			n := 0
-			bw := newBufWriter(opts.stdout)
-			defer bw.Flush()
-			err := nb101.Enumerate(cmd.Context(), func(c nb101.Cell) error {
-				n++
-				if !list {
-					return nil
-				}
-				if opts.structured() {
-					var o jsonObject
-					o.add("hash", c.Hash.String())
-					o.add("module_adjacency", c.Spec.Matrix())
-					o.add("module_operations", c.Spec.OpNames())
-					return o.write(bw)
-				}
-				_, err := fmt.Fprintf(bw, "%s %s %s\n", c.Hash, c.Spec.AdjString(), strings.Join(c.Spec.OpNames(), ","))
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			if count {
-				fmt.Fprintln(bw, n)
-			}
-			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&count, "count", false, "print the number of unique cells")
-	cmd.Flags().BoolVar(&list, "list", false, "stream hash, matrix and ops of every cell")
-	return cmd
 }

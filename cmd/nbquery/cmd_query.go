@@ -30,7 +30,7 @@ type queryOptions struct {
 func newQueryCommand(opts *globalOptions) *cobra.Command {
 	var q queryOptions
 	cmd := &cobra.Command{
-		Use:   "query BENCH (--arch STR | --index N) --dataset D --hp H",
+		Use:   "query BENCH (--arch STR | --index N | REQUEST... | -) --dataset D --hp H",
 		Short: "Query one architecture (get_more_info, compute costs, latencies)",
 		Long: `Query one architecture with the official get_more_info semantics: train-*,
 valid-*, test-* and valtest-* loss, accuracy, per-epoch and total time, for the
@@ -41,9 +41,34 @@ valtest=ori-test), plus flops (M), params (MB) and latency (s).
 --hp is required (12 or 200 for nb201; 01, 12 or 90 for nats-sss): the official
 APIs silently default to 12 epochs, nbquery never does. --epoch is 0-based and
 defaults to the last epoch. --seed is mean (the official is_random=False),
-random (one seed, drawn from --rand-seed) or a seed number.`,
-		Args: cobra.ExactArgs(1),
+random (one seed, drawn from --rand-seed) or a seed number.
+
+Units: nb201/nats-sss accuracies in percent, losses in nats, times in seconds,
+flops in millions (MFLOPs), params in millions (the benchmark's "MB"),
+latency in seconds per batch, latency:<device> in milliseconds; nb101
+accuracies are fractions in [0, 1] (api.py), training_time in seconds.
+Absent values print as null. cost-source says whether flops and params were
+read from a table or computed from the architecture (nb201).
+
+Batch: give many requests as arguments after BENCH, or "-" to read JSON
+Lines from standard input; each is answered on one line (JSON Lines, or
+one array with --json), in order. A request is an index (6111), an arch
+string (|nor_conv_3x3~0|+...), an NB101 hash, or a JSON object
+{"index": 6111} / {"arch": "..."} / {"hash": "..."} that may also set
+"dataset", "hp", "epoch" and "seed" for itself. A request that fails is
+answered by {"request": ..., "error": ..., "exit": 2|3} and the others go
+on; the exit status is then that of the worst failure.
+
+  nbquery query nb201 --dataset cifar10-valid --hp 200 6111 9930 '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|'
+  seq 0 15624 | nbquery query nb201 --dataset cifar10-valid --hp 200 - > all.jsonl`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				if cmd.Flags().Changed("arch") || cmd.Flags().Changed("index") || q.nb101.hash != "" || q.nb101.matrix != "" {
+					return usagef("give requests as arguments or with --arch/--index/--hash, not both")
+				}
+				return runBatch(cmd.Context(), opts, q, args[0], args[1:])
+			}
 			if args[0] == index.NB101 {
 				return runQueryNB101(cmd.Context(), opts, q.nb101, opts.stdout)
 			}
@@ -109,18 +134,9 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 	} else if row < 0 || row >= b.Len() {
 		return usagef("--index %d outside [0, %d)", row, b.Len())
 	}
-	arch, _ := b.Arch(row)
-	last, err := index.LastEpoch(q.hp)
+	res, err := tableAnswer(b, row, q, policy)
 	if err != nil {
-		return usageError{err}
-	}
-	epoch := q.epoch
-	if epoch < 0 {
-		epoch = last
-	}
-	info, err := b.MoreInfo(row, q.dataset, q.hp, epoch, policy)
-	if err != nil {
-		if arch != "" && q.epoch < 0 {
+		if arch, _ := b.Arch(row); arch != "" && q.epoch < 0 {
 			q.arch = arch
 			if lerr := answerLive(st, opts, bench, q, w); lerr == nil || errors.Is(lerr, index.ErrCatalog) {
 				return lerr
@@ -128,56 +144,57 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 		}
 		return err
 	}
-	costs, costSrc, cerr := b.CostsOrComputed(row, q.dataset, q.hp, policy)
-	var devs []string
-	if q.devices {
-		devs = b.Devices()
-	}
 	if opts.structured() {
-		var o jsonObject
-		o.add("index", row)
-		o.add("arch", arch)
-		o.add("dataset", q.dataset)
-		o.add("hp", q.hp)
-		o.add("epoch", epoch)
-		o.add("seed", policy.String())
-		for i, k := range info.Keys {
-			o.add(k, info.Values[i])
-		}
-		o.add("source", "table")
-		if cerr == nil {
-			o.add("flops", costs.FLOPs)
-			o.add("params", costs.Params)
-			o.add("latency", costs.Latency)
-			o.add("cost-source", costSrc)
-		}
-		for _, d := range devs {
+		return res.write(w)
+	}
+	res.writeText(w)
+	return nil
+}
+
+// tableAnswer answers one architecture from the tables: get_more_info's
+// keys for the dataset's splits, then the compute costs (computed from the
+// architecture where no table has them, marked by cost-source) and, with
+// --devices, every measured device latency.
+func tableAnswer(b *index.Bench, row int, q queryOptions, policy index.SeedPolicy) (*jsonObject, error) {
+	arch, _ := b.Arch(row)
+	last, err := index.LastEpoch(q.hp)
+	if err != nil {
+		return nil, err
+	}
+	epoch := q.epoch
+	if epoch < 0 {
+		epoch = last
+	}
+	info, err := b.MoreInfo(row, q.dataset, q.hp, epoch, policy)
+	if err != nil {
+		return nil, err
+	}
+	costs, costSrc, cerr := b.CostsOrComputed(row, q.dataset, q.hp, policy)
+	o := &jsonObject{}
+	o.add("index", row)
+	o.add("arch", arch)
+	o.add("dataset", q.dataset)
+	o.add("hp", q.hp)
+	o.add("epoch", epoch)
+	o.add("seed", policy.String())
+	for i, k := range info.Keys {
+		o.add(k, info.Values[i])
+	}
+	o.add("source", "table")
+	if cerr == nil {
+		o.add("flops", costs.FLOPs)
+		o.add("params", costs.Params)
+		o.add("latency", costs.Latency)
+		o.add("cost-source", costSrc)
+	}
+	if q.devices {
+		for _, d := range b.Devices() {
 			if v, err := b.DeviceLatency(row, d); err == nil {
 				o.add("latency:"+d, v)
 			}
 		}
-		return o.write(w)
 	}
-	keys := []string{"index", "arch", "dataset", "hp", "epoch", "seed"}
-	vals := []string{fmt.Sprint(row), arch, q.dataset, q.hp, fmt.Sprint(epoch), policy.String()}
-	for i, k := range info.Keys {
-		keys = append(keys, k)
-		vals = append(vals, fmtVal(info.Values[i]))
-	}
-	keys = append(keys, "source")
-	vals = append(vals, "table")
-	if cerr == nil {
-		keys = append(keys, "flops", "params", "latency", "cost-source")
-		vals = append(vals, fmtVal(costs.FLOPs), fmtVal(costs.Params), fmtVal(costs.Latency), costSrc)
-	}
-	for _, d := range devs {
-		if v, err := b.DeviceLatency(row, d); err == nil {
-			keys = append(keys, "latency:"+d+" (ms)")
-			vals = append(vals, fmtVal(v))
-		}
-	}
-	writeKV(w, keys, vals)
-	return nil
+	return o, nil
 }
 
 func fmtVal(v float64) string {

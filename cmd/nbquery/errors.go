@@ -42,9 +42,12 @@ var usageSentinels = []error{index.ErrInvalid, nb101.ErrOutOfDomain, nb101.ErrHa
 // exitCode maps an error to the process exit code.
 func exitCode(err error) int {
 	var u usageError
+	var x codedError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &x):
+		return x.code
 	case errors.Is(err, context.Canceled):
 		return exitCancelled
 	case errors.As(err, &u):

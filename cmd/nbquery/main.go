@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,6 +30,7 @@ type globalOptions struct {
 	jsonl    bool
 	quiet    bool
 	randSeed uint64
+	stdin    io.Reader
 	stdout   io.Writer
 	stderr   io.Writer
 }
@@ -66,7 +68,6 @@ Exit codes: 0 success, 1 error, 2 usage, 3 not found or not recorded, 130 cancel
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newVersionCommand(opts))
 	root.AddCommand(
-		newIngestCommand(opts),
 		newQueryCommand(opts),
 		newTopCommand(opts),
 		newStatsCommand(opts),
@@ -102,13 +103,18 @@ func (o *globalOptions) progress() io.Writer {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	return runWithInput(args, os.Stdin, stdout, stderr)
+}
+
+// runWithInput is run with standard input (batch requests) given.
+func runWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	opts := &globalOptions{stdout: stdout, stderr: stderr}
+	opts := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := newRootCommand(opts)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err != nil {
+	if err != nil && !errors.Is(err, errSilent) {
 		fmt.Fprintf(stderr, "nbquery: %s\n", userMessage(err))
 	}
 	return exitCode(err)

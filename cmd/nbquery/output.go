@@ -24,6 +24,7 @@ type rowWriter struct {
 	w     io.Writer
 	jsonl bool
 	n     int
+	buf   []byte
 }
 
 func newRowWriter(opts *globalOptions, w io.Writer) *rowWriter {
@@ -32,17 +33,21 @@ func newRowWriter(opts *globalOptions, w io.Writer) *rowWriter {
 
 // object writes one row.
 func (r *rowWriter) object(o *jsonObject) error {
-	s := o.String()
+	b := r.buf[:0]
 	switch {
 	case r.jsonl:
-		s += "\n"
 	case r.n == 0:
-		s = "[" + s
+		b = append(b, '[')
 	default:
-		s = ",\n" + s
+		b = append(b, ",\n"...)
+	}
+	b = o.appendJSON(b)
+	if r.jsonl {
+		b = append(b, '\n')
 	}
 	r.n++
-	_, err := io.WriteString(r.w, s)
+	r.buf = b
+	_, err := r.w.Write(b)
 	return err
 }
 

@@ -15,7 +15,8 @@ import (
 var update = flag.Bool("update", false, "rewrite the expected outputs of testdata/cli/*.txt")
 
 // TestScripts runs the data-driven CLI scripts in testdata/cli: each block is
-// a "$ args" line followed by the expected stdout (and, on failure, "exit N"
+// a "$ args" line followed by the expected stdout, any "nbquery: note:" lines
+// of stderr (and, on failure, "exit N"
 // and the stderr line). The store holds the shared NB201 data.
 func TestScripts(t *testing.T) {
 	store := nb201StoreDir(t)
@@ -37,6 +38,14 @@ func TestScripts(t *testing.T) {
 				args := append([]string{"--store", store}, strings.Fields(cmdline)...)
 				stdout, stderr, code := nbq(t, args...)
 				got := stdout
+				if code == 0 {
+					// Notes (rows left out, values computed) are part of the answer.
+					for _, l := range strings.Split(stderr, "\n") {
+						if strings.HasPrefix(l, "nbquery: note: ") {
+							got += l + "\n"
+						}
+					}
+				}
 				if code != 0 {
 					stderr = strings.ReplaceAll(stderr, store, "$STORE")
 					if d := shared.DataDir(); d != "" {

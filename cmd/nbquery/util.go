@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/nbquery/nbquery/index"
@@ -31,7 +32,13 @@ type jsonObject struct {
 	vals []any
 }
 
-func (o *jsonObject) add(k string, v any) { o.keys = append(o.keys, k); o.vals = append(o.vals, v) }
+func (o *jsonObject) add(k string, v any) {
+	if o.keys == nil {
+		o.keys, o.vals = make([]string, 0, 32), make([]any, 0, 32)
+	}
+	o.keys = append(o.keys, k)
+	o.vals = append(o.vals, v)
+}
 
 func (o *jsonObject) write(w io.Writer) error {
 	_, err := io.WriteString(w, o.String()+"\n")
@@ -39,29 +46,81 @@ func (o *jsonObject) write(w io.Writer) error {
 }
 
 // String returns the object on one line, without a newline.
-func (o *jsonObject) String() string {
-	var sb strings.Builder
-	sb.WriteByte('{')
+func (o *jsonObject) String() string { return string(o.appendJSON(nil)) }
+
+// appendJSON appends the object to b. Batch answers write ~25 keys for
+// each of 15,625 cells, so common types are formatted without reflection.
+func (o *jsonObject) appendJSON(b []byte) []byte {
+	b = append(b, '{')
 	for i, k := range o.keys {
 		if i > 0 {
-			sb.WriteString(", ")
+			b = append(b, ", "...)
 		}
-		kb, _ := json.Marshal(k)
-		sb.Write(kb)
-		sb.WriteString(": ")
+		b = appendJSONString(b, k)
+		b = append(b, ": "...)
 		switch v := o.vals[i].(type) {
 		case float64:
-			sb.WriteString(index.FormatFloat(v))
+			b = append(b, index.FormatFloat(v)...)
+		case int:
+			b = strconv.AppendInt(b, int64(v), 10)
+		case int64:
+			b = strconv.AppendInt(b, v, 10)
+		case string:
+			b = appendJSONString(b, v)
+		case nil:
+			b = append(b, "null"...)
 		default:
-			b, err := json.Marshal(v)
+			j, err := json.Marshal(v)
 			if err != nil {
-				b, _ = json.Marshal(err.Error())
+				j, _ = json.Marshal(err.Error())
 			}
-			sb.Write(b)
+			b = append(b, j...)
 		}
 	}
-	sb.WriteString("}")
-	return sb.String()
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string: plain printable ASCII
+// directly, anything else through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			j, _ := json.Marshal(s)
+			return append(b, j...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// writeText writes the object as aligned key/value lines: floats as in
+// JSON (null when absent), device latencies with their unit.
+func (o *jsonObject) writeText(w io.Writer) {
+	vals := make([]string, len(o.vals))
+	keys := make([]string, len(o.keys))
+	for i, v := range o.vals {
+		keys[i] = o.keys[i]
+		if strings.HasPrefix(keys[i], "latency:") {
+			keys[i] += " (ms)"
+		}
+		switch v := v.(type) {
+		case float64:
+			vals[i] = fmtVal(v)
+		case string:
+			vals[i] = v
+		case nil:
+			vals[i] = "null"
+		case []string:
+			vals[i] = strings.Join(v, ",")
+			if len(v) == 0 {
+				vals[i] = "none"
+			}
+		default:
+			vals[i] = fmt.Sprint(v)
+		}
+	}
+	writeKV(w, keys, vals)
 }
 
 // table writes aligned key/value lines.

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/nbquery/nbquery/internal/shared"
+)
+
+// TestColdStart measures the cold CLI against a hello-world Go binary built
+// and run in the same test, interleaved, as a ratio of medians (wall clock
+// and CPU time of the child). It builds three binaries, so it runs only
+// with NBQUERY_LONG=1; BENCHMARKS.md records its output. NBQUERY_COLD_N
+// sets the number of runs of each (default 200).
+func TestColdStart(t *testing.T) {
+	if os.Getenv("NBQUERY_LONG") == "" {
+		t.Skip("set NBQUERY_LONG=1 (builds three binaries and runs each hundreds of times)")
+	}
+	store := nb201StoreDir(t)
+	dir := t.TempDir()
+	hello := filepath.Join(dir, "hello")
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello\") }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module hello\n\ngo 1.26\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	build := func(wd string, args ...string) {
+		t.Helper()
+		c := exec.Command("go", append([]string{"build"}, args...)...)
+		c.Dir = wd
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("go build %v: %v\n%s", args, err, out)
+		}
+	}
+	build(dir, "-o", hello, ".")
+	root := shared.ModuleRoot()
+	light := filepath.Join(dir, "nbquery")
+	full := filepath.Join(dir, "nbquery-full")
+	build(root, "-tags", "nbquery_light", "-o", light, "./cmd/nbquery")
+	build(root, "-o", full, "./cmd/nbquery")
+	n := 200
+	if s := os.Getenv("NBQUERY_COLD_N"); s != "" {
+		if _, err := fmtSscan(s, &n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	query := []string{"--store", store, "query", "nb201", "--index", "6111", "--dataset", "cifar10-valid", "--hp", "200"}
+	progs := []struct {
+		name string
+		argv []string
+	}{
+		{"hello", []string{hello}},
+		{"nbquery query (light build)", append([]string{light}, query...)},
+		{"nbquery --version (light build)", []string{light, "--version"}},
+		{"nbquery query (full build)", append([]string{full}, query...)},
+	}
+	wall := make([][]float64, len(progs))
+	cpu := make([][]float64, len(progs))
+	for range n {
+		for i, p := range progs {
+			c := exec.Command(p.argv[0], p.argv[1:]...)
+			start := time.Now()
+			if out, err := c.CombinedOutput(); err != nil {
+				t.Fatalf("%s: %v\n%s", p.name, err, out)
+			}
+			wall[i] = append(wall[i], time.Since(start).Seconds())
+			cpu[i] = append(cpu[i], (c.ProcessState.UserTime() + c.ProcessState.SystemTime()).Seconds())
+		}
+	}
+	median := func(x []float64) float64 { s := slices.Clone(x); slices.Sort(s); return s[len(s)/2] }
+	hw, hc := median(wall[0]), median(cpu[0])
+	for i, p := range progs {
+		w, c := median(wall[i]), median(cpu[i])
+		t.Logf("%-32s median wall %6.2f ms (%.2fx hello)  median CPU %6.2f ms (%.2fx hello)  [%d runs]", p.name, w*1e3, w/hw, c*1e3, c/max(hc, 1e-4), n)
+	}
+	if median(wall[1]) > median(wall[3])*1.2 {
+		t.Errorf("the light build is slower than the full one")
+	}
+}
+
+func fmtSscan(s string, n *int) (int, error) { return fmt.Sscan(s, n) }
