@@ -17,7 +17,8 @@ import (
 // and leaves out the commands whose packages cost every process their
 // linking and initialisation: train (gorgonia and its graph, protobuf and
 // tensor packages), experiment (gonum/plot and its fonts), predictors
-// (gonum), ingest and space (the parsers, bzip2, the NB101 enumerator).
+// (gonum), ingest and space (the parsers, bzip2, the NB101 enumerator),
+// export (Parquet).
 // Those commands run the full build, nbquery-full, installed beside it,
 // with the same arguments and streams, so users keep one nbquery command.
 
@@ -28,6 +29,7 @@ func init() {
 		{"ingest", "Ingest benchmark files into the store (runs nbquery-full)"},
 		{"predictors", "Evaluate accuracy predictors (runs nbquery-full)"},
 		{"space", "Enumerate a search space (runs nbquery-full)"},
+		{"export", "Write a benchmark as Parquet or Arrow (runs nbquery-full)"},
 	} {
 		extraCommands = append(extraCommands, func(opts *globalOptions) *cobra.Command {
 			return &cobra.Command{
