@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -24,19 +23,30 @@ type MLPConfig struct {
 	NoChange     int     // ... for more than NoChange consecutive epochs; < 0 disables
 	Beta1, Beta2 float64
 	Eps          float64
-	NoShuffle    bool // keep the row order in every epoch
+	NoShuffle    bool // keep the row order in every epoch (sklearn shuffle=False)
+
+	// StandardizeY re-standardises the training labels by their own mean
+	// and std inside Fit and maps predictions back. sklearn does not; the
+	// small MLP does, so that its step size suits raw accuracies too.
+	StandardizeY bool
+	// Float32 keeps weights, activations and Adam moments in float32, as
+	// sklearn does for float32 input: half the memory traffic of the
+	// GEMMs, the same ranking (see TestMLPFloat32Ranking).
+	Float32 bool
 }
 
-// PaperMLPConfig is the WeakNAS setting: MLPRegressor((1000,)*4, max_iter=100).
+// PaperMLPConfig is the WeakNAS setting: MLPRegressor((1000,)*4,
+// max_iter=100), in float64 as sklearn runs it on numpy's default dtype.
 func PaperMLPConfig() MLPConfig {
 	return MLPConfig{Hidden: []int{1000, 1000, 1000, 1000}, Epochs: 100}
 }
 
-// SmallMLPConfig is the fast default: two hidden layers of 64 units, Adam
-// step 1e-2, batches of 100, at most 200 epochs (chosen on NB201: Kendall
-// tau about 0.72 at n = 1000 in a few hundred milliseconds).
+// SmallMLPConfig is the small MLP: two hidden layers of 64 units, Adam step
+// 1e-2, batches of 100, at most 200 epochs, labels re-standardised (chosen
+// on NB201: Kendall tau about 0.72 at n = 1000 in a few hundred
+// milliseconds).
 func SmallMLPConfig() MLPConfig {
-	return MLPConfig{Hidden: []int{64, 64}, Epochs: 200, LearningRate: 1e-2, BatchSize: 100}
+	return MLPConfig{Hidden: []int{64, 64}, Epochs: 200, LearningRate: 1e-2, BatchSize: 100, StandardizeY: true}
 }
 
 func (c MLPConfig) withDefaults() MLPConfig {
@@ -67,39 +77,32 @@ func (c MLPConfig) withDefaults() MLPConfig {
 	return c
 }
 
-// MLP is a fully connected ReLU regressor trained with Adam on mini-batches,
-// following scikit-learn's MLPRegressor (Glorot-uniform init, loss
-// 0.5*MSE + 0.5*alpha*|W|^2/batch, early stop on the training loss). One
-// deliberate difference: targets are standardised to zero mean and unit
-// variance inside Fit and predictions are mapped back, so the defaults work on
-// raw accuracies as well as on z-scores (for z-scored labels this is the
-// identity up to rounding).
+// MLP is a fully connected ReLU regressor trained with Adam on mini-batches.
+// It computes what scikit-learn's MLPRegressor computes (checked against
+// sklearn on the same initial weights by TestMLPMatchesSklearn): Glorot
+// uniform init of weights and biases with bound sqrt(6/(fan_in+fan_out)),
+// loss 0.5*mean squared error + 0.5*alpha*|W|^2/batch, gradients averaged
+// over the batch, sklearn's Adam with bias-corrected step, batches of
+// min(200, n) in a fresh shuffled order each epoch, the epoch loss the
+// batch-size-weighted mean, and the tol / n_iter_no_change stop on the
+// training loss. What differs: the random streams (math/rand/v2 instead of
+// numpy's MT19937, so the same seed gives other weights and batch orders)
+// and GEMM summation order (rounding only).
 //
-// The matrix work goes through gonum's BLAS (Dgemm). Buffers are kept and
-// reused across Fit and Predict calls, so an MLP is not safe for concurrent
-// use.
+// The matrix work goes through gonum's BLAS interface (blas32/blas64: the
+// pure-Go gonum implementation, or OpenBLAS with -tags openblas, see
+// internal/openblas), split by output columns across cores. Buffers are
+// kept and reused across Fit and Predict calls, so an MLP is not safe for
+// concurrent use.
 type MLP struct {
 	cfg MLPConfig
 	rng *rand.Rand
 
-	sizes  []int     // layer widths, input .. 1
-	params []float64 // W0, b0, W1, b1, ... (W row-major in x out)
-	grads  []float64
-	m, v   []float64
-	wOff   []int // offset of W_l in params
-	bOff   []int // offset of b_l
+	n64 *mlpNet[float64]
+	n32 *mlpNet[float32]
 
 	yMean, yStd float64
 	d           int // fitted input width, -1 before Fit
-
-	// training buffers
-	acts  [][]float64 // activations per layer, batch x width
-	delta [][]float64
-	perm  []int
-	yb    []float64
-
-	// prediction buffers, per worker
-	pbuf [][2][]float64
 
 	Loss []float64 // training loss per epoch of the last Fit
 }
@@ -118,30 +121,13 @@ func NewMLP(cfg MLPConfig, rng *rand.Rand) *MLP {
 	if rng == nil {
 		panic("predictors: NewMLP: nil rng")
 	}
-	return &MLP{cfg: cfg.withDefaults(), rng: rng, d: -1}
-}
-
-func (p *MLP) layout(d int) {
-	p.sizes = append(p.sizes[:0], d)
-	p.sizes = append(p.sizes, p.cfg.Hidden...)
-	p.sizes = append(p.sizes, 1)
-	p.wOff, p.bOff = p.wOff[:0], p.bOff[:0]
-	off := 0
-	for l := 0; l+1 < len(p.sizes); l++ {
-		p.wOff = append(p.wOff, off)
-		off += p.sizes[l] * p.sizes[l+1]
-		p.bOff = append(p.bOff, off)
-		off += p.sizes[l+1]
+	p := &MLP{cfg: cfg.withDefaults(), rng: rng, d: -1}
+	if p.cfg.Float32 {
+		p.n32 = &mlpNet[float32]{}
+	} else {
+		p.n64 = &mlpNet[float64]{}
 	}
-	p.params = grow(p.params, off)
-	p.grads = grow(p.grads, off)
-	p.m = grow(p.m, off)
-	p.v = grow(p.v, off)
-}
-
-func (p *MLP) weights(l int) blas64.General {
-	in, out := p.sizes[l], p.sizes[l+1]
-	return blas64.General{Rows: in, Cols: out, Stride: out, Data: p.params[p.wOff[l] : p.wOff[l]+in*out]}
+	return p
 }
 
 // Fit trains from scratch on (X, y).
@@ -154,95 +140,166 @@ func (p *MLP) Fit(X mat.Matrix, y []float64) error {
 		return fmt.Errorf("predictors: MLP.Fit: %d samples: %w", n, ErrTooFew)
 	}
 	p.d = -1
-	cfg := p.cfg
-	p.layout(d)
-	// Glorot uniform, as sklearn's _init_coef for relu.
-	for l := 0; l+1 < len(p.sizes); l++ {
-		in, out := p.sizes[l], p.sizes[l+1]
-		bound := math.Sqrt(6 / float64(in+out))
-		for i := p.wOff[l]; i < p.bOff[l]+out; i++ {
-			p.params[i] = (2*p.rng.Float64() - 1) * bound
+	if p.n32 != nil {
+		p.n32.layout(d, p.cfg.Hidden)
+		p.n32.glorot(p.rng)
+	} else {
+		p.n64.layout(d, p.cfg.Hidden)
+		p.n64.glorot(p.rng)
+	}
+	return p.train(X, y)
+}
+
+// train runs Adam from the current weights (laid out by Fit, or set by a
+// test to compare with sklearn).
+func (p *MLP) train(X mat.Matrix, y []float64) error {
+	n, d := X.Dims()
+	p.yMean, p.yStd = 0, 1
+	if p.cfg.StandardizeY {
+		p.yMean, p.yStd = meanStd(y)
+		if p.yStd == 0 || n == 1 {
+			p.yStd = 1
 		}
 	}
-	clear(p.m)
-	clear(p.v)
-	p.yMean, p.yStd = meanStd(y)
-	if p.yStd == 0 || n == 1 {
-		p.yStd = 1
+	var err error
+	if p.n32 != nil {
+		p.Loss, err = p.n32.train(p.cfg, p.rng, rawOf(X), y, p.yMean, p.yStd, p.Loss[:0])
+	} else {
+		p.Loss, err = p.n64.train(p.cfg, p.rng, rawOf(X), y, p.yMean, p.yStd, p.Loss[:0])
 	}
+	if err != nil {
+		return err
+	}
+	p.d = d
+	return nil
+}
 
+// Predict writes the prediction for each row of X into dst and returns dst.
+// Rows are processed in batches of a few thousand, split across cores for
+// large inputs.
+func (p *MLP) Predict(dst []float64, X mat.Matrix) []float64 {
+	checkPredict("MLP", dst, X, p.d)
+	if p.n32 != nil {
+		p.n32.predict(dst, rawOf(X), p.yMean, p.yStd)
+	} else {
+		p.n64.predict(dst, rawOf(X), p.yMean, p.yStd)
+	}
+	return dst
+}
+
+// mlpNet holds the weights, Adam state and buffers of an MLP in precision F.
+type mlpNet[F float32 | float64] struct {
+	sizes  []int // layer widths, input .. 1
+	params []F   // W0, b0, W1, b1, ... (W row-major in x out)
+	grads  []F
+	m, v   []F
+	wOff   []int // offset of W_l in params
+	bOff   []int // offset of b_l
+
+	acts  [][]F // activations per layer, batch x width
+	delta [][]F
+	perm  []int
+	yb    []F
+	pbuf  [][2][]F // prediction buffers, per worker
+}
+
+func (nt *mlpNet[F]) layout(d int, hidden []int) {
+	nt.sizes = append(nt.sizes[:0], d)
+	nt.sizes = append(nt.sizes, hidden...)
+	nt.sizes = append(nt.sizes, 1)
+	nt.wOff, nt.bOff = nt.wOff[:0], nt.bOff[:0]
+	off := 0
+	for l := 0; l+1 < len(nt.sizes); l++ {
+		nt.wOff = append(nt.wOff, off)
+		off += nt.sizes[l] * nt.sizes[l+1]
+		nt.bOff = append(nt.bOff, off)
+		off += nt.sizes[l+1]
+	}
+	nt.params = growT(nt.params, off)
+	nt.grads = growT(nt.grads, off)
+	nt.m = growT(nt.m, off)
+	nt.v = growT(nt.v, off)
+}
+
+// glorot draws sklearn's _init_coef for relu: per layer, W then b, uniform
+// in ±sqrt(6/(fan_in+fan_out)).
+func (nt *mlpNet[F]) glorot(rng *rand.Rand) {
+	for l := 0; l+1 < len(nt.sizes); l++ {
+		in, out := nt.sizes[l], nt.sizes[l+1]
+		bound := math.Sqrt(6 / float64(in+out))
+		for i := nt.wOff[l]; i < nt.bOff[l]+out; i++ {
+			nt.params[i] = F((2*rng.Float64() - 1) * bound)
+		}
+	}
+}
+
+func (nt *mlpNet[F]) train(cfg MLPConfig, rng *rand.Rand, raw blasGeneral, y []float64, yMean, yStd float64, losses []float64) ([]float64, error) {
+	n, d := len(y), nt.sizes[0]
+	clear(nt.m)
+	clear(nt.v)
 	bs := cfg.BatchSize
 	if bs <= 0 {
 		bs = min(200, n)
 	}
 	bs = min(bs, n)
-	L := len(p.sizes) - 1
-	if len(p.acts) != L+1 {
-		p.acts = make([][]float64, L+1)
-		p.delta = make([][]float64, L+1)
+	L := len(nt.sizes) - 1
+	if len(nt.acts) != L+1 {
+		nt.acts = make([][]F, L+1)
+		nt.delta = make([][]F, L+1)
 	}
 	for l := 0; l <= L; l++ {
-		p.acts[l] = grow(p.acts[l], bs*p.sizes[l])
-		p.delta[l] = grow(p.delta[l], bs*p.sizes[l])
+		nt.acts[l] = growT(nt.acts[l], bs*nt.sizes[l])
+		nt.delta[l] = growT(nt.delta[l], bs*nt.sizes[l])
 	}
-	p.yb = grow(p.yb, bs)
-	if cap(p.perm) < n {
-		p.perm = make([]int, n)
+	nt.yb = growT(nt.yb, bs)
+	if cap(nt.perm) < n {
+		nt.perm = make([]int, n)
 	}
-	p.perm = p.perm[:n]
-	for i := range p.perm {
-		p.perm[i] = i
+	nt.perm = nt.perm[:n]
+	for i := range nt.perm {
+		nt.perm[i] = i
 	}
-	raw := rawOf(X)
-	p.Loss = p.Loss[:0]
+	par := runtime.GOMAXPROCS(0)
 	best, stall := math.Inf(1), 0
 	t := 0
-	b1, b2 := cfg.Beta1, cfg.Beta2
 	for epoch := 0; epoch < cfg.Epochs; epoch++ {
 		if !cfg.NoShuffle {
-			p.rng.Shuffle(n, func(i, j int) { p.perm[i], p.perm[j] = p.perm[j], p.perm[i] })
+			rng.Shuffle(n, func(i, j int) { nt.perm[i], nt.perm[j] = nt.perm[j], nt.perm[i] })
 		}
 		var total float64
 		for lo := 0; lo < n; lo += bs {
 			hi := min(n, lo+bs)
 			m := hi - lo
-			x0 := p.acts[0][:m*d]
-			for r, idx := range p.perm[lo:hi] {
-				copy(x0[r*d:(r+1)*d], raw.Data[idx*raw.Stride:idx*raw.Stride+d])
-				p.yb[r] = (y[idx] - p.yMean) / p.yStd
+			x0 := nt.acts[0][:m*d]
+			for r, idx := range nt.perm[lo:hi] {
+				for j, v := range raw.Data[idx*raw.Stride : idx*raw.Stride+d] {
+					x0[r*d+j] = F(v)
+				}
+				nt.yb[r] = F((y[idx] - yMean) / yStd)
 			}
-			out := p.forward(p.acts, m)
+			out := nt.forward(nt.acts, m, par)
 			// Squared loss and output delta.
-			dl := p.delta[L][:m]
+			dl := nt.delta[L][:m]
 			var sq float64
 			for r := 0; r < m; r++ {
-				e := out[r] - p.yb[r]
+				e := out[r] - nt.yb[r]
 				dl[r] = e
-				sq += e * e
+				sq += float64(e) * float64(e)
 			}
 			var w2 float64
 			for l := 0; l < L; l++ {
-				for _, w := range p.params[p.wOff[l]:p.bOff[l]] {
-					w2 += w * w
-				}
+				w2 += sumSquares(nt.params[nt.wOff[l]:nt.bOff[l]])
 			}
 			total += (sq/float64(m)/2 + 0.5*cfg.Alpha*w2/float64(m)) * float64(m)
-			p.backward(m)
-			// Adam (sklearn's AdamOptimizer).
+			nt.backward(m, F(cfg.Alpha), par)
 			t++
-			lr := cfg.LearningRate * math.Sqrt(1-math.Pow(b2, float64(t))) / (1 - math.Pow(b1, float64(t)))
-			for i, g := range p.grads {
-				mi := b1*p.m[i] + (1-b1)*g
-				vi := b2*p.v[i] + (1-b2)*g*g
-				p.m[i], p.v[i] = mi, vi
-				p.params[i] -= lr * mi / (math.Sqrt(vi) + cfg.Eps)
-			}
+			nt.adam(cfg, t, par)
 		}
 		loss := total / float64(n)
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return fmt.Errorf("predictors: MLP.Fit: epoch %d loss %v: %w", epoch, loss, ErrDiverged)
+			return losses, fmt.Errorf("predictors: MLP.Fit: epoch %d loss %v: %w", epoch, loss, ErrDiverged)
 		}
-		p.Loss = append(p.Loss, loss)
+		losses = append(losses, loss)
 		if cfg.NoChange > 0 {
 			if loss > best-cfg.Tol {
 				stall++
@@ -257,27 +314,45 @@ func (p *MLP) Fit(X mat.Matrix, y []float64) error {
 			}
 		}
 	}
-	p.d = d
-	return nil
+	return losses, nil
+}
+
+// adam is sklearn's AdamOptimizer step t, split across par goroutines.
+func (nt *mlpNet[F]) adam(cfg MLPConfig, t, par int) {
+	b1, b2 := cfg.Beta1, cfg.Beta2
+	lr := F(cfg.LearningRate * math.Sqrt(1-math.Pow(b2, float64(t))) / (1 - math.Pow(b1, float64(t))))
+	fb1, fb2, eps := F(b1), F(b2), F(cfg.Eps)
+	nw := 1
+	if len(nt.params) >= 1<<16 {
+		nw = par
+	}
+	parallelRows(len(nt.params), nw, func(_, lo, hi int) {
+		pm, g, mm, vv := nt.params[lo:hi], nt.grads[lo:hi], nt.m[lo:hi], nt.v[lo:hi]
+		for i := range pm {
+			mi := fb1*mm[i] + (1-fb1)*g[i]
+			vi := fb2*vv[i] + (1-fb2)*g[i]*g[i]
+			mm[i], vv[i] = mi, vi
+			pm[i] -= lr * mi / (F(math.Sqrt(float64(vi))) + eps)
+		}
+	})
 }
 
 // forward runs m rows already in acts[0] through the net, leaving each
 // layer's activations in acts, and returns the output column.
-func (p *MLP) forward(acts [][]float64, m int) []float64 {
-	L := len(p.sizes) - 1
+func (nt *mlpNet[F]) forward(acts [][]F, m, par int) []F {
+	L := len(nt.sizes) - 1
 	for l := 0; l < L; l++ {
-		in, out := p.sizes[l], p.sizes[l+1]
-		a := blas64.General{Rows: m, Cols: in, Stride: in, Data: acts[l][:m*in]}
-		z := blas64.General{Rows: m, Cols: out, Stride: out, Data: acts[l+1][:m*out]}
-		b := p.params[p.bOff[l] : p.bOff[l]+out]
+		in, out := nt.sizes[l], nt.sizes[l+1]
+		z := acts[l+1][:m*out]
+		b := nt.params[nt.bOff[l] : nt.bOff[l]+out]
 		for r := 0; r < m; r++ {
-			copy(z.Data[r*out:(r+1)*out], b)
+			copy(z[r*out:(r+1)*out], b)
 		}
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, a, p.weights(l), 1, z)
+		gemm(false, false, m, out, in, 1, acts[l][:m*in], in, nt.params[nt.wOff[l]:nt.bOff[l]], out, 1, z, out, par)
 		if l+1 < L {
-			for i, v := range z.Data {
+			for i, v := range z {
 				if v < 0 {
-					z.Data[i] = 0
+					z[i] = 0
 				}
 			}
 		}
@@ -286,21 +361,21 @@ func (p *MLP) forward(acts [][]float64, m int) []float64 {
 }
 
 // backward computes the gradients of the batch loss from delta[L].
-func (p *MLP) backward(m int) {
-	L := len(p.sizes) - 1
-	inv := 1 / float64(m)
+func (nt *mlpNet[F]) backward(m int, alpha F, par int) {
+	L := len(nt.sizes) - 1
+	inv := 1 / F(m)
 	for l := L - 1; l >= 0; l-- {
-		in, out := p.sizes[l], p.sizes[l+1]
-		a := blas64.General{Rows: m, Cols: in, Stride: in, Data: p.acts[l][:m*in]}
-		dz := blas64.General{Rows: m, Cols: out, Stride: out, Data: p.delta[l+1][:m*out]}
-		w := p.weights(l)
-		gw := blas64.General{Rows: in, Cols: out, Stride: out, Data: p.grads[p.wOff[l]:p.bOff[l]]}
-		copy(gw.Data, w.Data)
-		blas64.Gemm(blas.Trans, blas.NoTrans, inv, a, dz, p.cfg.Alpha*inv, gw)
-		gb := p.grads[p.bOff[l] : p.bOff[l]+out]
+		in, out := nt.sizes[l], nt.sizes[l+1]
+		a := nt.acts[l][:m*in]
+		dz := nt.delta[l+1][:m*out]
+		w := nt.params[nt.wOff[l]:nt.bOff[l]]
+		gw := nt.grads[nt.wOff[l]:nt.bOff[l]]
+		copy(gw, w)
+		gemm(true, false, in, out, m, inv, a, in, dz, out, alpha*inv, gw, out, par)
+		gb := nt.grads[nt.bOff[l] : nt.bOff[l]+out]
 		clear(gb)
 		for r := 0; r < m; r++ {
-			for j, v := range dz.Data[r*out : (r+1)*out] {
+			for j, v := range dz[r*out : (r+1)*out] {
 				gb[j] += v
 			}
 		}
@@ -310,62 +385,74 @@ func (p *MLP) backward(m int) {
 		if l == 0 {
 			break
 		}
-		da := blas64.General{Rows: m, Cols: in, Stride: in, Data: p.delta[l][:m*in]}
-		blas64.Gemm(blas.NoTrans, blas.Trans, 1, dz, w, 0, da)
-		for i, v := range a.Data {
+		da := nt.delta[l][:m*in]
+		gemm(false, true, m, in, out, 1, dz, out, w, out, 0, da, in, par)
+		for i, v := range a {
 			if v <= 0 {
-				da.Data[i] = 0
+				da[i] = 0
 			}
 		}
 	}
 }
 
-// Predict writes the prediction for each row of X into dst and returns dst.
-// Rows are processed in batches of a few thousand, split across cores for
-// large inputs.
-func (p *MLP) Predict(dst []float64, X mat.Matrix) []float64 {
-	n := checkPredict("MLP", dst, X, p.d)
-	raw := rawOf(X)
+func (nt *mlpNet[F]) predict(dst []float64, raw blasGeneral, yMean, yStd float64) {
+	n, d := len(dst), nt.sizes[0]
 	nw := workers(n)
+	par := 1 // rows already split across cores
+	if nw == 1 {
+		par = runtime.GOMAXPROCS(0)
+	}
 	width := 0
-	for _, s := range p.sizes {
+	for _, s := range nt.sizes {
 		width = max(width, s)
 	}
-	for len(p.pbuf) < nw {
-		p.pbuf = append(p.pbuf, [2][]float64{})
+	for len(nt.pbuf) < nw {
+		nt.pbuf = append(nt.pbuf, [2][]F{})
 	}
 	for w := 0; w < nw; w++ {
 		for k := 0; k < 2; k++ {
-			p.pbuf[w][k] = grow(p.pbuf[w][k], predictBatch*width)
+			nt.pbuf[w][k] = growT(nt.pbuf[w][k], predictBatch*width)
 		}
 	}
 	parallelRows(n, nw, func(w, lo, hi int) {
-		var acts [8][]float64
+		var acts [8][]F
 		layers := acts[:0]
-		if len(p.sizes) > len(acts) {
-			layers = make([][]float64, 0, len(p.sizes))
+		if len(nt.sizes) > len(acts) {
+			layers = make([][]F, 0, len(nt.sizes))
 		}
-		buf := p.pbuf[w]
-		for l := range p.sizes {
+		buf := nt.pbuf[w]
+		for l := range nt.sizes {
 			layers = append(layers, buf[l%2])
 		}
-		d := p.d
 		for s := lo; s < hi; s += predictBatch {
 			e := min(hi, s+predictBatch)
 			m := e - s
 			x0 := layers[0][:m*d]
-			if raw.Stride == d {
-				copy(x0, raw.Data[s*d:e*d])
-			} else {
-				for r := 0; r < m; r++ {
-					copy(x0[r*d:(r+1)*d], raw.Data[(s+r)*raw.Stride:(s+r)*raw.Stride+d])
+			for r := 0; r < m; r++ {
+				for j, v := range raw.Data[(s+r)*raw.Stride : (s+r)*raw.Stride+d] {
+					x0[r*d+j] = F(v)
 				}
 			}
-			out := p.forward(layers, m)
+			out := nt.forward(layers, m, par)
 			for r, v := range out {
-				dst[s+r] = v*p.yStd + p.yMean
+				dst[s+r] = float64(v)*yStd + yMean
 			}
 		}
 	})
-	return dst
+}
+
+func sumSquares[F float32 | float64](x []F) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	return s
+}
+
+// growT returns s resized to n, reusing its storage when it is large enough.
+func growT[F float32 | float64](s []F, n int) []F {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]F, n)
 }

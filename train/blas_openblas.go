@@ -2,67 +2,21 @@
 
 package train
 
-// OpenBLAS backend: with -tags openblas the blas32/blas64 implementations
-// used by every GEMM in this package become OpenBLAS's cblas_sgemm/dgemm
-// (Debian: apt-get install libopenblas-dev). Only GEMM is routed (the only
-// BLAS call on the hot path); every other routine stays gonum's. gorgonia's
-// own BLAS (stock Conv2d, Mul) is switched as well. OpenBLAS
-// runs single-threaded because the kernels already split work across
-// goroutines.
-
-/*
-#cgo LDFLAGS: -lopenblas
-#include <cblas.h>
-*/
-import "C"
+// OpenBLAS backend: with -tags openblas, internal/openblas routes the
+// blas32/blas64 GEMMs used by every kernel in this package to OpenBLAS's
+// cblas_sgemm/dgemm (Debian: apt-get install libopenblas-dev), single-
+// threaded because the kernels already split work across goroutines; here
+// gorgonia's own BLAS (stock Conv2d, Mul) is switched as well.
 
 import (
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
-	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/blas/gonum"
 	G "gorgonia.org/gorgonia"
+
+	"github.com/nbquery/nbquery/internal/openblas"
 )
 
 // BLASBackend names the GEMM implementation compiled in.
-const BLASBackend = "openblas"
-
-type openBLAS struct{ gonum.Implementation }
-
-func cTrans(t blas.Transpose) C.enum_CBLAS_TRANSPOSE {
-	if t == blas.NoTrans {
-		return C.CblasNoTrans
-	}
-	return C.CblasTrans
-}
-
-func (openBLAS) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 || len(a) == 0 || len(b) == 0 {
-		gonum.Implementation{}.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	C.cblas_sgemm(C.CblasRowMajor, cTrans(tA), cTrans(tB), C.blasint(m), C.blasint(n), C.blasint(k), C.float(alpha),
-		(*C.float)(&a[0]), C.blasint(lda), (*C.float)(&b[0]), C.blasint(ldb), C.float(beta), (*C.float)(&c[0]), C.blasint(ldc))
-}
-
-func (openBLAS) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 || len(a) == 0 || len(b) == 0 {
-		gonum.Implementation{}.Dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	C.cblas_dgemm(C.CblasRowMajor, cTrans(tA), cTrans(tB), C.blasint(m), C.blasint(n), C.blasint(k), C.double(alpha),
-		(*C.double)(&a[0]), C.blasint(lda), (*C.double)(&b[0]), C.blasint(ldb), C.double(beta), (*C.double)(&c[0]), C.blasint(ldc))
-}
+const BLASBackend = openblas.Backend
 
 func init() {
-	C.openblas_set_num_threads(1)
-	blas32.Use(openBLAS{})
-	blas64.Use(openBLAS{})
-	G.Use(openBLAS{}) // gorgonia's stock ops (Conv2d, Mul) too
+	G.Use(openblas.Impl{}) // gorgonia's stock ops (Conv2d, Mul) too
 }
