@@ -189,3 +189,32 @@ func BenchmarkKendallTau(b *testing.B) {
 		KendallTau(x, y)
 	}
 }
+
+// BenchmarkPaperMLPEpoch times one epoch of the WeakNAS 4 x 1000 MLP on
+// 1,000 NB201 rows (5 batches of 200) and one prediction of all 15,625
+// cells, in float64 (faithful) and float32; the peer of
+// testdata/bench_sklearn_mlp.py (testdata/paper_mlp_vs_sklearn.sh runs both).
+func BenchmarkPaperMLPEpoch(b *testing.B) {
+	X, y := nb201All()
+	Xt, yt := trainRows(X, y, 1000, newRNG(1))
+	dst := make([]float64, len(y))
+	for _, f32 := range []bool{false, true} {
+		name := "float64"
+		if f32 {
+			name = "float32"
+		}
+		cfg := PaperMLPConfig()
+		cfg.Epochs, cfg.NoChange, cfg.Float32 = 1, -1, f32
+		m := NewMLP(cfg, newRNG(2))
+		b.Run(name+"/epoch", func(b *testing.B) {
+			loop(b, func() {
+				if err := m.Fit(Xt, yt); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+		b.Run(name+"/predict", func(b *testing.B) {
+			loop(b, func() { m.Predict(dst, X) })
+		})
+	}
+}
