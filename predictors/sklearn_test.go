@@ -154,7 +154,7 @@ func TestMLPFloat32Ranking(t *testing.T) {
 	var s32, s64 float64
 	const trials = 4
 	for trial := range uint64(trials) {
-		perm := newRNG(72+trial).Perm(len(tab.y))[:600]
+		perm := newRNG(72 + trial).Perm(len(tab.y))[:600]
 		Xt, yt := mat.NewDense(600, NB201Dim, nil), make([]float64, 600)
 		for r, i := range perm {
 			Xt.SetRow(r, tab.X.RawRowView(i))
