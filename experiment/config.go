@@ -17,7 +17,7 @@ import (
 const DefaultPredictor = "fast"
 
 // Algorithms lists the algorithm names Config.Algos accepts.
-var Algorithms = []string{"weaknas", "weaknas-ei", "random", "re", "ls", "ls-first", "bananas"}
+var Algorithms = []string{"weaknas", "weaknas-paper", "weaknas-ei", "random", "re", "ls", "ls-first", "bananas"}
 
 // Checkpoints are the query counts at which the summary reports best-so-far
 // values (those within the budget).

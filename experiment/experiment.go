@@ -270,14 +270,17 @@ func prepareNB101(t *index.NB101Table, cfg *Config) (*problem, error) {
 // algorithm builds the named algorithm over the shared problem.
 func (p *problem) algorithm(name string, cfg Config) (search.Algorithm, error) {
 	switch name {
-	case "weaknas", "weaknas-ei":
+	case "weaknas", "weaknas-paper", "weaknas-ei":
 		if p.X == nil {
 			p.X = search.EncodeAll(p.sp)
 		}
 		wc := cfg.WeakNAS
 		wc.Factory = p.factory // nil for the default: weaknas picks NewFast or NewFastMember
 		wc.Sampling = weaknas.Uniform
-		if name == "weaknas-ei" {
+		switch name {
+		case "weaknas":
+			wc = wc.WithDefault()
+		case "weaknas-ei":
 			wc.Sampling = weaknas.EI
 		}
 		return weaknas.New(wc, p.X, p.o), nil

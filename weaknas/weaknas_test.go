@@ -81,7 +81,7 @@ func TestUniform(t *testing.T) {
 	o, s := newSession(t, tab, 300)
 	X := search.EncodeAll(tab.sp)
 	w := weaknas.New(weaknas.Config{}, X, o)
-	if w.Name() != "weaknas" {
+	if w.Name() != "weaknas-paper" {
 		t.Fatal(w.Name())
 	}
 	run := func(seed uint64) ([]int, []search.Pick) {

@@ -72,7 +72,10 @@ seeds), runs.json/csv, curves.csv, km.csv and plots (PNG and SVG).
 --from DIR/summary.json repeats an experiment from its summary alone (only
 --out and --workers may be given with it).
 
-Algorithms: weaknas (uniform sampling in the predicted top-N), weaknas-ei (EI
+Algorithms: weaknas (the default: weak predictors narrowing to the predicted
+top-N, small adaptive steps, local moves around the best cell, tabu restarts),
+weaknas-paper (the authors' loop: k uniform in the predicted top-N; with
+--predictor mlp-paper --keep-isomorphs it is their setting), weaknas-ei (EI
 over a 5-member ensemble), random, re (regularized evolution), ls (local
 search, best improvement), ls-first (first improvement), bananas.
 Hardware-aware: --constraint 'latency:pixel3<=5ms' or
