@@ -67,7 +67,7 @@ func (b *Batcher) flush() {
 	failed := map[string]Failure{}
 	if errors.As(err, &fe) {
 		for _, f := range fe.Failures {
-			failed[f.Trial.ID()] = f
+			failed[f.ID] = f
 		}
 	}
 	for i, q := range batch {

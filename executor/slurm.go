@@ -3,6 +3,8 @@ package executor
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,9 +32,20 @@ type Slurm struct {
 	mu sync.Mutex // serialises submissions and their job records
 }
 
-// task is one array task: a trial and its attempt number (1, 2, ...).
+// Unit is the work of one array task: a trial, or a whole run of an
+// experiment (RunUnits).
+type Unit struct {
+	ID  string // names its result file in the spool (letters, digits, '-', '_')
+	Key string // what it is, for messages and the job script
+	// Argv is the task's command line, which writes its result to result.
+	Argv func(result string) []string
+	// Check validates a result file's content; an invalid one is an error.
+	Check func([]byte) error
+}
+
+// task is one array task: a unit and its attempt number (1, 2, ...).
 type task struct {
-	trial   Trial
+	unit    Unit
 	attempt int
 }
 
@@ -62,7 +75,7 @@ func (s *Slurm) Script(tasks []task) (string, error) {
 	}
 	var b strings.Builder
 	b.WriteString("#!/bin/bash\n")
-	b.WriteString("# nbquery live-search trials: task i trains one cell and writes its result to the spool.\n")
+	b.WriteString("# nbquery: task i runs one trial (or search run) and writes its result to the spool.\n")
 	array := fmt.Sprintf("0-%d", len(tasks)-1)
 	if c.Parallel > 0 {
 		array += "%" + strconv.Itoa(c.Parallel)
@@ -90,13 +103,13 @@ func (s *Slurm) Script(tasks []task) (string, error) {
 	b.WriteString("set -u\n")
 	b.WriteString("case \"$SLURM_ARRAY_TASK_ID\" in\n")
 	for i, t := range tasks {
-		id := t.trial.ID()
-		argv := s.Command(t.trial, sp.ResultPath(id))
+		id := t.unit.ID
+		argv := t.unit.Argv(sp.ResultPath(id))
 		q := make([]string, len(argv))
 		for j, a := range argv {
 			q[j] = shellQuote(a)
 		}
-		fmt.Fprintf(&b, "%d)\n  # %s\n  export NBQUERY_TRIAL=%s NBQUERY_ATTEMPT=%d\n", i, t.trial.Key(), id, t.attempt)
+		fmt.Fprintf(&b, "%d)\n  # %s\n  export NBQUERY_TRIAL=%s NBQUERY_ATTEMPT=%d\n", i, strings.ReplaceAll(t.unit.Key, "\n", " "), id, t.attempt)
 		fmt.Fprintf(&b, "  work=%s\n  %s --out \"$work\"\n  rc=$?\n  rm -rf \"$work\"\n  exit $rc ;;\n",
 			shellQuote(filepath.Join(sp.Dir, "work", id))+".\"$SLURM_JOB_ID\"", strings.Join(q, " "))
 	}
@@ -117,7 +130,7 @@ func shellQuote(s string) string {
 func (s *Slurm) DryRun(w io.Writer, trials []Trial) error {
 	tasks := make([]task, len(trials))
 	for i, t := range trials {
-		tasks[i] = task{t, 1}
+		tasks[i] = task{s.unit(t), 1}
 	}
 	sc, err := s.Script(tasks)
 	if err != nil {
@@ -174,13 +187,13 @@ func (s *Slurm) submit(ctx context.Context, sp Spool, tasks []task) (string, err
 	}
 	rec := jobRecord{Job: job, Script: f.Name()}
 	for _, t := range tasks {
-		rec.Trials = append(rec.Trials, t.trial.ID())
+		rec.Trials = append(rec.Trials, t.unit.ID)
 		rec.Attempts = append(rec.Attempts, t.attempt)
 	}
 	if err := sp.saveJob(rec); err != nil {
 		return job, err
 	}
-	s.logf("submitted array job %s: %d trial(s), script %s", job, len(tasks), f.Name())
+	s.logf("submitted array job %s: %d task(s), script %s", job, len(tasks), f.Name())
 	return job, nil
 }
 
@@ -283,30 +296,69 @@ type trialState struct {
 	done     bool
 }
 
+// unit is the array task of trial t: s.Command, checked by t.check.
+func (s *Slurm) unit(t Trial) Unit {
+	return Unit{ID: t.ID(), Key: t.Key(), Argv: func(result string) []string { return s.Command(t, result) },
+		Check: func(b []byte) error {
+			var r index.LiveResult
+			if err := json.Unmarshal(b, &r); err != nil {
+				return err
+			}
+			return t.check(r)
+		}}
+}
+
 // Run submits the trials that have no result in the spool yet (re-attaching
 // to tasks of earlier coordinators that are still queued or running),
 // retries failed ones up to MaxAttempts and returns the results. A trial
 // given twice is run once.
 func (s *Slurm) Run(ctx context.Context, trials []Trial) ([]index.LiveResult, error) {
-	first := map[string]int{}
-	var uniq []Trial
-	for _, t := range trials {
-		if _, ok := first[t.ID()]; !ok {
-			first[t.ID()] = len(uniq)
-			uniq = append(uniq, t)
+	units := make([]Unit, len(trials))
+	for i, t := range trials {
+		units[i] = s.unit(t)
+	}
+	raw, err := s.RunUnits(ctx, units)
+	out := make([]index.LiveResult, len(trials))
+	for i, b := range raw {
+		if b != nil {
+			json.Unmarshal(b, &out[i]) // checked by the unit already
 		}
 	}
-	res, err := s.run(ctx, uniq)
-	out := make([]index.LiveResult, len(trials))
-	if res != nil {
-		for i, t := range trials {
-			out[i] = res[first[t.ID()]]
+	var fe *FailedError
+	if errors.As(err, &fe) {
+		for k := range fe.Failures {
+			for _, t := range trials {
+				if t.ID() == fe.Failures[k].ID {
+					fe.Failures[k].Trial = t
+				}
+			}
 		}
 	}
 	return out, err
 }
 
-func (s *Slurm) run(ctx context.Context, trials []Trial) ([]index.LiveResult, error) {
+// RunUnits runs units as array tasks like Run and returns each one's result
+// file content (nil for those that failed). A unit given twice runs once.
+func (s *Slurm) RunUnits(ctx context.Context, units []Unit) ([][]byte, error) {
+	first := map[string]int{}
+	var uniq []Unit
+	for _, u := range units {
+		if _, ok := first[u.ID]; !ok {
+			first[u.ID] = len(uniq)
+			uniq = append(uniq, u)
+		}
+	}
+	res, err := s.run(ctx, uniq)
+	out := make([][]byte, len(units))
+	if res != nil {
+		for i, u := range units {
+			out[i] = res[first[u.ID]]
+		}
+	}
+	return out, err
+}
+
+func (s *Slurm) run(ctx context.Context, trials []Unit) ([][]byte, error) {
 	c := s.cfg()
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("executor: slurm: %w", err)
@@ -319,12 +371,12 @@ func (s *Slurm) run(ctx context.Context, trials []Trial) ([]index.LiveResult, er
 	if err := sp.init(); err != nil {
 		return nil, err
 	}
-	out := make([]index.LiveResult, len(trials))
+	out := make([][]byte, len(trials))
 	st := make([]trialState, len(trials))
 	byID := map[string]int{}
 	left := 0
 	collect := func(i int) (bool, error) {
-		r, ok, err := sp.readResult(trials[i])
+		r, ok, err := sp.read(trials[i])
 		if err != nil || !ok {
 			return false, err
 		}
@@ -337,7 +389,7 @@ func (s *Slurm) run(ctx context.Context, trials []Trial) ([]index.LiveResult, er
 			return out, err
 		}
 		if !ok {
-			byID[t.ID()] = i
+			byID[t.ID] = i
 			left++
 		}
 	}
@@ -373,7 +425,7 @@ func (s *Slurm) run(ctx context.Context, trials []Trial) ([]index.LiveResult, er
 			}
 			if _, ok := act[fmt.Sprintf("%s_%d", r.Job, k)]; ok && st[i].job == "" {
 				st[i].job, st[i].index = r.Job, k
-				s.logf("re-attached to task %s_%d (%s, attempt %d)", r.Job, k, trials[i].Key(), r.Attempts[k])
+				s.logf("re-attached to task %s_%d (%s, attempt %d)", r.Job, k, trials[i].Key, r.Attempts[k])
 			}
 		}
 	}
@@ -448,12 +500,12 @@ func (s *Slurm) run(ctx context.Context, trials []Trial) ([]index.LiveResult, er
 			logPath := sp.LogPath(st[i].job, st[i].index)
 			st[i].job = ""
 			if st[i].attempts >= c.MaxAttempts {
-				s.logf("task %s (%s) ended %s without a result; giving up after %d attempt(s), log %s", tid, trials[i].Key(), state, st[i].attempts, logPath)
-				failures = append(failures, Failure{Trial: trials[i], Attempts: st[i].attempts, State: state, Log: logPath})
+				s.logf("task %s (%s) ended %s without a result; giving up after %d attempt(s), log %s", tid, trials[i].Key, state, st[i].attempts, logPath)
+				failures = append(failures, Failure{ID: trials[i].ID, Key: trials[i].Key, Attempts: st[i].attempts, State: state, Log: logPath})
 				st[i].attempts = -1 // reported
 				continue
 			}
-			s.logf("task %s (%s) ended %s without a result; submitting attempt %d, log %s", tid, trials[i].Key(), state, st[i].attempts+1, logPath)
+			s.logf("task %s (%s) ended %s without a result; submitting attempt %d, log %s", tid, trials[i].Key, state, st[i].attempts+1, logPath)
 		}
 	}
 	if failures != nil {

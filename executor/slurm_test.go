@@ -117,7 +117,7 @@ func TestSlurmFaults(t *testing.T) {
 	}()
 	res, err := s.Run(ctx, trials)
 	var fe *FailedError
-	if !errors.As(err, &fe) || len(fe.Failures) != 1 || fe.Failures[0].Trial.ID() != trials[4].ID() || fe.Failures[0].Attempts != 2 {
+	if !errors.As(err, &fe) || len(fe.Failures) != 1 || fe.Failures[0].Trial.ID() != trials[4].ID() || fe.Failures[0].ID != trials[4].ID() || fe.Failures[0].Attempts != 2 {
 		t.Fatalf("want trial 4 reported after 2 attempts, got %v\nlog:\n%s", err, log.String())
 	}
 	if !strings.Contains(fe.Failures[0].State, "FAILED") || !strings.Contains(fe.Error(), "log ") {

@@ -76,24 +76,21 @@ func writeAtomic(path string, b []byte) error {
 	return nil
 }
 
-// readResult reads the result of t from the spool: ok is false if there is
-// none yet. A result that is unreadable or of another trial is an error.
-func (s Spool) readResult(t Trial) (r index.LiveResult, ok bool, err error) {
-	p := s.ResultPath(t.ID())
-	b, err := os.ReadFile(p)
+// read reads the result of u from the spool: ok is false if there is none
+// yet. A result that fails u's check is an error.
+func (s Spool) read(u Unit) (b []byte, ok bool, err error) {
+	p := s.ResultPath(u.ID)
+	b, err = os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return r, false, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return r, false, fmt.Errorf("executor: %w", err)
+		return nil, false, fmt.Errorf("executor: %w", err)
 	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return r, false, fmt.Errorf("executor: %s: %w", p, err)
+	if err := u.Check(b); err != nil {
+		return nil, false, fmt.Errorf("executor: %s: %w", p, err)
 	}
-	if err := t.check(r); err != nil {
-		return r, false, fmt.Errorf("executor: %s: %w", p, err)
-	}
-	return r, true, nil
+	return b, true, nil
 }
 
 // Results returns every readable result in the spool, in file-name order

@@ -59,7 +59,8 @@ type Executor interface {
 
 // Failure is a trial that did not produce a result after all its attempts.
 type Failure struct {
-	Trial    Trial
+	ID, Key  string // the trial's (or unit's)
+	Trial    Trial  // the trial, if it is one
 	Attempts int
 	State    string // the last attempt's end: FAILED, CANCELLED, TIMEOUT, PREEMPTED, ...
 	Log      string // where its output is, if anywhere
@@ -67,7 +68,7 @@ type Failure struct {
 }
 
 func (f Failure) String() string {
-	s := fmt.Sprintf("%s (id %s): %d attempt(s), last %s", f.Trial.Key(), f.Trial.ID(), f.Attempts, f.State)
+	s := fmt.Sprintf("%s (id %s): %d attempt(s), last %s", f.Key, f.ID, f.Attempts, f.State)
 	if f.Err != nil {
 		s += ": " + f.Err.Error()
 	}
@@ -158,7 +159,7 @@ func (l *Local) Run(ctx context.Context, trials []Trial) ([]index.LiveResult, er
 			if ctx.Err() != nil {
 				return out, fmt.Errorf("executor: %w", ctx.Err())
 			}
-			fe.Failures = append(fe.Failures, Failure{Trial: trials[i], Attempts: 1, State: "FAILED", Err: err})
+			fe.Failures = append(fe.Failures, Failure{ID: trials[i].ID(), Key: trials[i].Key(), Trial: trials[i], Attempts: 1, State: "FAILED", Err: err})
 		}
 	}
 	if fe.Failures != nil {

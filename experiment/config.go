@@ -56,6 +56,13 @@ type Config struct {
 	// RunSeeds describes the seeding (filled in by Run): run i of every
 	// algorithm draws from rand.NewPCG(Seed, i), see RunRNG.
 	RunSeeds string `json:"run_seeds"`
+	// FirstRun numbers the runs FirstRun .. FirstRun+Runs-1 (their seeds
+	// too): one run of a larger experiment, executed as a Slurm task.
+	FirstRun int `json:"first_run,omitempty"`
+	// Runner, if set, executes the runs elsewhere (see remote.go); Trace,
+	// if set, is called after each run executed here, from any goroutine.
+	Runner Runner         `json:"-"`
+	Trace  func(RunTrace) `json:"-"`
 }
 
 // BananasConfig is the BANANAS setting; zero fields take naszilla's

@@ -46,7 +46,7 @@ func Run(ctx context.Context, st *index.Store, cfg Config, progress io.Writer) (
 			return nil, fmt.Errorf("%w: unknown algorithm %q (want %s)", ErrConfig, a, strings.Join(Algorithms, ", "))
 		}
 	}
-	if cfg.Runs < 0 || cfg.Budget < 0 {
+	if cfg.Runs < 0 || cfg.Budget < 0 || cfg.FirstRun < 0 {
 		return nil, fmt.Errorf("%w: runs %d and budget %d must be positive", ErrConfig, cfg.Runs, cfg.Budget)
 	}
 	if cfg.Count < search.CountAll || cfg.Count > search.CountIsomorph {
@@ -350,6 +350,13 @@ func execute(ctx context.Context, p *problem, cfg Config, progress io.Writer) (*
 			progressbar.OptionSetDescription("search runs"), progressbar.OptionShowCount(),
 			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionSetPredictTime(true))
 	}
+	remote := cfg.Runner != nil
+	if remote {
+		if err := runRemote(ctx, p, cfg, sum, results); err != nil {
+			return nil, err
+		}
+		cfg.Workers = 0 // nothing left to run here
+	}
 	type job struct{ a, run int }
 	jobs := make(chan job)
 	var wg sync.WaitGroup
@@ -378,16 +385,19 @@ func execute(ctx context.Context, p *problem, cfg Config, progress io.Writer) (*
 				}
 				s.Reset()
 				t0 := time.Now()
-				err := algos[j.a].Search(ctx, s, RunRNG(cfg.Seed, j.run))
+				err := algos[j.a].Search(ctx, s, RunRNG(cfg.Seed, cfg.FirstRun+j.run))
 				elapsed[j.a][j.run] = time.Since(t0)
 				if err != nil {
 					mu.Lock()
-					firstErr = cmpErr(firstErr, fmt.Errorf("experiment: %s run %d: %w", cfg.Algos[j.a], j.run, err))
+					firstErr = cmpErr(firstErr, fmt.Errorf("experiment: %s run %d: %w", cfg.Algos[j.a], cfg.FirstRun+j.run, err))
 					mu.Unlock()
 					cancel()
 					continue
 				}
-				results[j.a][j.run] = record(p, s, cfg.Algos[j.a], j.run, sum)
+				results[j.a][j.run] = record(p, s, cfg.Algos[j.a], cfg.FirstRun+j.run, sum)
+				if cfg.Trace != nil {
+					cfg.Trace(traceOf(s, cfg.Algos[j.a], cfg.FirstRun+j.run))
+				}
 				if bar != nil {
 					bar.Add(1)
 				}
@@ -396,7 +406,7 @@ func execute(ctx context.Context, p *problem, cfg Config, progress io.Writer) (*
 	}
 feed:
 	for a := range algos {
-		for i := 0; i < cfg.Runs; i++ {
+		for i := 0; i < cfg.Runs && !remote; i++ {
 			select {
 			case jobs <- job{a, i}:
 			case <-ctx.Done():
