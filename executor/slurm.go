@@ -41,6 +41,9 @@ type Unit struct {
 	Argv func(result string) []string
 	// Check validates a result file's content; an invalid one is an error.
 	Check func([]byte) error
+	// Work appends --out DIR to Argv: a scratch directory of the task in
+	// the spool, removed when it ends (the train command's checkpoints).
+	Work bool
 }
 
 // task is one array task: a unit and its attempt number (1, 2, ...).
@@ -110,6 +113,10 @@ func (s *Slurm) Script(tasks []task) (string, error) {
 			q[j] = shellQuote(a)
 		}
 		fmt.Fprintf(&b, "%d)\n  # %s\n  export NBQUERY_TRIAL=%s NBQUERY_ATTEMPT=%d\n", i, strings.ReplaceAll(t.unit.Key, "\n", " "), id, t.attempt)
+		if !t.unit.Work {
+			fmt.Fprintf(&b, "  %s\n  exit $? ;;\n", strings.Join(q, " "))
+			continue
+		}
 		fmt.Fprintf(&b, "  work=%s\n  %s --out \"$work\"\n  rc=$?\n  rm -rf \"$work\"\n  exit $rc ;;\n",
 			shellQuote(filepath.Join(sp.Dir, "work", id))+".\"$SLURM_JOB_ID\"", strings.Join(q, " "))
 	}
@@ -128,9 +135,18 @@ func shellQuote(s string) string {
 // DryRun writes the job script that Run would submit for trials (first
 // attempts) to w, and submits nothing.
 func (s *Slurm) DryRun(w io.Writer, trials []Trial) error {
-	tasks := make([]task, len(trials))
+	units := make([]Unit, len(trials))
 	for i, t := range trials {
-		tasks[i] = task{s.unit(t), 1}
+		units[i] = s.unit(t)
+	}
+	return s.DryRunUnits(w, units)
+}
+
+// DryRunUnits is DryRun for any units.
+func (s *Slurm) DryRunUnits(w io.Writer, units []Unit) error {
+	tasks := make([]task, len(units))
+	for i, u := range units {
+		tasks[i] = task{u, 1}
 	}
 	sc, err := s.Script(tasks)
 	if err != nil {
@@ -298,7 +314,7 @@ type trialState struct {
 
 // unit is the array task of trial t: s.Command, checked by t.check.
 func (s *Slurm) unit(t Trial) Unit {
-	return Unit{ID: t.ID(), Key: t.Key(), Argv: func(result string) []string { return s.Command(t, result) },
+	return Unit{ID: t.ID(), Key: t.Key(), Work: true, Argv: func(result string) []string { return s.Command(t, result) },
 		Check: func(b []byte) error {
 			var r index.LiveResult
 			if err := json.Unmarshal(b, &r); err != nil {

@@ -54,6 +54,9 @@ func WriteResult(path string, r index.LiveResult) error {
 	return writeAtomic(path, append(b, '\n'))
 }
 
+// WriteFile writes b to path atomically, as WriteResult does.
+func WriteFile(path string, b []byte) error { return writeAtomic(path, b) }
+
 func writeAtomic(path string, b []byte) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {

@@ -31,9 +31,13 @@ type executorFlags struct {
 	configFile string
 	slurm      executor.SlurmConfig
 	dryRun     bool
+	fs         *pflag.FlagSet // the command's flags (forwarded to run tasks)
+	runIndex   int            // experiment task side: run only this run
+	traceFile  string         // experiment task side: write the run's trace here
 }
 
 func addExecutorFlags(f *pflag.FlagSet, x *executorFlags) {
+	x.fs = f
 	f.StringVar(&x.kind, "executor", "local", "where trials run: local (this process) or slurm (job arrays; see README)")
 	f.IntVar(&x.trials, "trials", 1, "local: trials trained at once")
 	f.StringVar(&x.configFile, "slurm-config", "", "slurm: JSON file with partition, time, cpus, mem, options, spool, max_attempts, ... (flags override it)")
@@ -193,6 +197,7 @@ func (x *executorFlags) setupLive(ctx context.Context, opts *globalOptions, st *
 	if err != nil {
 		return err
 	}
+	c.FirstRun = x.runIndex
 	ls := &liveStore{st: st}
 	b := &executor.Batcher{Exec: ex}
 	c.Workers = 1 // training uses both cores already

@@ -139,6 +139,7 @@ Hardware-aware: --constraint 'latency:pixel3<=5ms' or
 	f.IntVar(&lt.MaxTrain, "train-max", 0, "live: at most this many training images (0 = all)")
 	f.Uint64Var(&lt.Seed, "train-seed", 0, "live: training seed (the same for every cell)")
 	addExecutorFlags(f, &e.exec)
+	addRunTaskFlags(f, &e.exec)
 	return cmd
 }
 
@@ -223,8 +224,8 @@ func runExperiment(ctx context.Context, opts *globalOptions, e experimentOptions
 		if err := e.exec.setupLive(ctx, opts, st, lt, &c, w); err != nil {
 			return err
 		}
-	} else if e.exec.kind != "local" || e.exec.dryRun {
-		return usagef("--executor slurm and --dry-run run the trials of a live search (--live)")
+	} else if err := e.exec.setupRuns(opts, &c, w); err != nil {
+		return err
 	}
 	s, err := experiment.Run(ctx, st, c, opts.progress())
 	if errors.Is(err, errDryRun) {

@@ -222,3 +222,39 @@ func TestSlurmDryRun(t *testing.T) {
 		t.Errorf("unknown executor: exit %d (%s)", code, stderr)
 	}
 }
+
+// TestSlurmRuns runs a table experiment's whole runs as Slurm tasks
+// (`experiment --runs 1 --run-index i` each): runs.json equals the local
+// executor's, and a second coordinator over the same spool submits nothing.
+func TestSlurmRuns(t *testing.T) {
+	shared.RequireSlurm(t)
+	store := nb201StoreDir(t)
+	dir := t.TempDir()
+	args := []string{"--store", store, "-q", "experiment", "--dataset", "cifar10-valid", "--target", "valid", "--report", "test", "--hp", "200",
+		"--algos", "random,re,ls", "--runs", "2", "--budget", "40", "--seed", "5", "--count", "distinct"}
+	if _, stderr, code := nbq(t, append(args, "--out", filepath.Join(dir, "local"))...); code != 0 {
+		t.Fatalf("local: exit %d: %s", code, stderr)
+	}
+	t.Setenv(asCLIEnv, "1") // the tasks run this test binary as nbquery
+	spool := filepath.Join(dir, "spool")
+	sargs := append(args, "--executor", "slurm", "--spool", spool, "--slurm-poll", "300ms", "--slurm-cpus", "1")
+	if _, stderr, code := nbq(t, append(sargs, "--out", filepath.Join(dir, "slurm"))...); code != 0 {
+		t.Fatalf("slurm: exit %d: %s", code, stderr)
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "local", "runs.json"))
+	b, _ := os.ReadFile(filepath.Join(dir, "slurm", "runs.json"))
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("runs.json differ:\nlocal %s\nslurm %s", a, b)
+	}
+	jobs, _ := filepath.Glob(filepath.Join(spool, "jobs", "*.json"))
+	if _, stderr, code := nbq(t, append(sargs, "--out", filepath.Join(dir, "again"))...); code != 0 {
+		t.Fatalf("again: exit %d: %s", code, stderr)
+	}
+	if again, _ := filepath.Glob(filepath.Join(spool, "jobs", "*.json")); len(jobs) != 1 || len(again) != 1 {
+		t.Errorf("%d then %d array jobs, want 1 (the second coordinator finds every trace in the spool)", len(jobs), len(again))
+	}
+	out, stderr, code := nbq(t, append(sargs, "--dry-run")...)
+	if code != 0 || !strings.Contains(out, "--run-index 1 --algos ls") || !strings.Contains(out, "--count=distinct") {
+		t.Errorf("dry run: exit %d (%s):\n%s", code, stderr, out)
+	}
+}
