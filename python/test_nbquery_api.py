@@ -205,5 +205,41 @@ class NB101Test(unittest.TestCase):
         self.assertIn("28cfc7874f6d200472e1a9dcd8650aa0", cm.exception.message)
 
 
+
+SLICE = os.environ.get("NBQUERY_URL_SLICE")
+
+
+@unittest.skipUnless(SLICE, "NBQUERY_URL_SLICE is not set")
+class NB101SliceTest(unittest.TestCase):
+    """The real 30,001-cell NB101 slice (one-repeat validation accuracy at
+    4/12/36/108 epochs; FACTS: mean val@108 0.9104, max 0.94912 at 096f593e)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.nb = NASBench(SLICE, rand_seed=2)
+
+    def test_distribution(self):
+        st = self.nb._call("/v1/nb101/stats", {"split": "valid", "hp": "108"})
+        self.assertEqual(st["count"], 30001)
+        self.assertLess(abs(st["mean"] - 0.9104), 1e-4)
+        self.assertEqual(round(st["max"], 5), 0.94912)
+        self.assertTrue(st["argmax"].startswith("096f593e"), st["argmax"])
+        self.assertEqual(len(list(self.nb.hash_iterator())), 30001)
+
+    def test_nasbench_rs_cell(self):
+        # The nasbench-rs README cell: hash 00005c14..., 8,555,530 parameters.
+        adj = "0100110001000000010010000010000001000000010000000"
+        matrix = [[int(adj[7 * i + j]) for j in range(7)] for i in range(7)]
+        ops = ["input", "conv3x3-bn-relu", "maxpool3x3", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv1x1-bn-relu", "output"]
+        fixed, computed = self.nb.get_metrics_from_spec(ModelSpec(matrix, ops))
+        self.assertEqual((fixed["module_hash"], fixed["trainable_parameters"]), ("00005c142e6f48ac74fdcf73e3439874", 8555530))
+        r = self.nb.query(ModelSpec(matrix, ops), epochs=108)
+        self.assertEqual(r["validation_accuracy"], computed[108][0]["final_validation_accuracy"])
+        self.assertIsNone(r["test_accuracy"])  # the slice records no test accuracy: None, never 0
+        ans = self.nb._call("/v1/nb101/query", {"matrix": matrix, "ops": ops, "repeat": "0"})
+        self.assertIn("final_test_accuracy", ans["missing"])
+        self.assertEqual(ans["sources"], ["nb101_tiga_30001_val_4-12-36-108.csv"])
+
+
 if __name__ == "__main__":
     unittest.main()

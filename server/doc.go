@@ -16,7 +16,8 @@
 //	POST /v1/BENCH/top              {dataset, split, hp, metric, epoch, seed, k, lowest}
 //	POST /v1/BENCH/stats            {dataset, split, hp, metric, epoch, seed}
 //	POST /v1/BENCH/batch            {indices, queries: [{name, dataset, split, hp, metric, epoch, seed}], arch}
-//	POST /v1/nb101/query            nasbench query: {matrix, ops | hash, epochs, stop_halfway, repeat}
+//	POST /v1/nb101/query            nasbench query: {matrix, ops | hash, epochs, stop_halfway, repeat};
+//	                                a partial table answers null for what it lacks, named in "missing"
 //	POST /v1/nb101/metrics          get_metrics_from_hash: {hash | matrix, ops}
 //	POST /v1/nb101/top, /stats      {metric, epochs, repeat, k, lowest}
 //	POST /v1/nb101/batch            {hashes, queries: [{name, metric, epochs, repeat}]}

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 
 	"github.com/nbquery/nbquery/index"
@@ -77,8 +79,19 @@ func (s *Server) nb101Query(c *call) error {
 		res, err = t.QueryRepeat(spec, q.Epochs, q.StopHalfway, rep)
 	}
 	s.nb1.Unlock()
-	if err != nil {
+	// A cell whose sources lack some metrics: answer what they have (null)
+	// and name what they lack, as the query command does.
+	var miss *index.NB101Missing
+	if err != nil && !errors.As(err, &miss) {
 		return err
+	}
+	missing := []string{}
+	if miss != nil {
+		missing = miss.Metrics
+	}
+	sources := []string{}
+	for _, src := range t.CellSources(r) {
+		sources = append(sources, filepath.Base(src))
 	}
 	repeat := any(res.Repeat)
 	if res.Repeat < 0 {
@@ -95,6 +108,8 @@ func (s *Server) nb101Query(c *call) error {
 		{"hash", res.Hash.String()},
 		{"epochs", q.Epochs},
 		{"repeat", repeat},
+		{"missing", missing},
+		{"sources", sources},
 	})
 }
 

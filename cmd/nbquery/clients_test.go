@@ -86,10 +86,17 @@ func TestPythonClient(t *testing.T) {
 	py := requireTool(t, "Debian's python3", "/usr/bin/python3")
 	store := nb201StoreDir(t)
 	url := startServer(t, store)
+	// A second store with the real 30,001-cell NB101 slice (partial: one
+	// repeat of validation accuracy) for the FACTS values about it.
+	slice := filepath.Join(t.TempDir(), "store")
+	if _, stderr, code := nbq(t, "--store", slice, "-q", "ingest", "nb101", shared.Path(t, "nb101_slices/nb101_tiga_30001_val_4-12-36-108.csv")); code != 0 {
+		t.Fatalf("ingest the NB101 slice: exit %d: %s", code, stderr)
+	}
 	out := runTool(t, filepath.Join(shared.ModuleRoot(), "python"),
-		[]string{"NBQUERY_URL=" + url, "NBQUERY_GOLDEN=" + shared.Path(t, "nb201_golden_arch_0_11_284.json"), "PYTHONDONTWRITEBYTECODE=1"},
+		[]string{"NBQUERY_URL=" + url, "NBQUERY_URL_SLICE=" + startServer(t, slice),
+			"NBQUERY_GOLDEN=" + shared.Path(t, "nb201_golden_arch_0_11_284.json"), "PYTHONDONTWRITEBYTECODE=1"},
 		py, "-m", "unittest", "-v", "test_nbquery_api")
-	if !strings.Contains(out, "Ran 11 tests") || strings.Contains(out, "skipped") {
+	if !strings.Contains(out, "Ran 13 tests") || strings.Contains(out, "skipped") {
 		t.Errorf("python tests did not all run:\n%s", out)
 	}
 }
