@@ -143,9 +143,9 @@ func (c *Config) defaults() {
 	// Record the real values of every setting, not zeros.
 	c.RE = c.RE.WithDefaults()
 	c.Bananas = c.Bananas.withDefaults()
-	factory := c.WeakNAS.Factory
-	c.WeakNAS = c.WeakNAS.WithDefaults()
-	c.WeakNAS.Factory = factory
+	// WeakNAS's defaults depend on the variant (weaknas, weaknas-paper,
+	// weaknas-ei): Config.WeakNAS keeps what was asked for (zero = the
+	// variant's default) and AlgoSummary.Settings records what ran.
 	c.RunSeeds = fmt.Sprintf("run i of every algorithm: rand.NewPCG(%d, i), i = 0..%d", c.Seed, c.Runs-1)
 }
 
@@ -218,10 +218,13 @@ type RunResult struct {
 
 // AlgoSummary aggregates the runs of one algorithm.
 type AlgoSummary struct {
-	Algo   string `json:"algo"`
-	Runs   int    `json:"runs"`
-	Strict Stat   `json:"strict"`
-	Loose  Stat   `json:"loose"`
+	Algo string `json:"algo"`
+	Runs int    `json:"runs"`
+	// Settings is the setting the algorithm ran with, every default
+	// resolved (for WeakNAS with the predictor's name).
+	Settings any  `json:"settings"`
+	Strict   Stat `json:"strict"`
+	Loose    Stat `json:"loose"`
 	// Mean over runs at each of Summary.Checkpoints.
 	BestTarget   []Float `json:"best_target"`
 	BestOracle   []Float `json:"best_oracle"`

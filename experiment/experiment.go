@@ -267,6 +267,34 @@ func prepareNB101(t *index.NB101Table, cfg *Config) (*problem, error) {
 	return p, nil
 }
 
+// settings returns the setting that the named algorithm runs with, every
+// default resolved, for the summary (AlgoSummary.Settings).
+func (p *problem) settings(name string, cfg Config) any {
+	switch name {
+	case "weaknas", "weaknas-paper", "weaknas-ei":
+		wc := cfg.WeakNAS
+		switch name {
+		case "weaknas":
+			wc = wc.WithDefault()
+		case "weaknas-ei":
+			wc.Sampling = weaknas.EI
+		}
+		return struct {
+			weaknas.Config
+			Predictor string `json:"predictor"`
+		}{wc.WithDefaults(), cfg.Predictor}
+	case "bananas":
+		return cfg.Bananas
+	case "re":
+		return cfg.RE
+	case "ls", "ls-first":
+		ls := cfg.LS
+		ls.FirstImprovement = name == "ls-first"
+		return ls
+	}
+	return struct{}{}
+}
+
 // algorithm builds the named algorithm over the shared problem.
 func (p *problem) algorithm(name string, cfg Config) (search.Algorithm, error) {
 	switch name {
@@ -431,6 +459,7 @@ feed:
 	}
 	for a := range algos {
 		as := aggregate(cfg.Algos[a], results[a], sum)
+		as.Settings = p.settings(cfg.Algos[a], cfg)
 		for _, d := range elapsed[a] {
 			as.Elapsed += d.Seconds()
 		}

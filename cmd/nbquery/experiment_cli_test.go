@@ -14,7 +14,7 @@ import (
 func TestExperimentJSONNeverFound(t *testing.T) {
 	store := nb201StoreDir(t)
 	out, stderr, code := nbq(t, "--store", store, "-q", "--json", "experiment", "--dataset", "cifar10-valid", "--hp", "200",
-		"--algos", "random,re", "--runs", "3", "--budget", "10", "--re-population", "5", "--re-tournament", "3")
+		"--algos", "random,re,weaknas,weaknas-paper", "--runs", "3", "--budget", "10", "--re-population", "5", "--re-tournament", "3")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -25,10 +25,14 @@ func TestExperimentJSONNeverFound(t *testing.T) {
 			Bench struct {
 				Members int `json:"ensemble"`
 			} `json:"bananas"`
-			WeakNAS struct{ Init, K, TopStart int }
 		} `json:"config"`
 		Algos []struct {
-			Algo   string
+			Algo     string
+			Settings struct {
+				Init, K, TopStart int
+				Population        int    `json:"population"`
+				Predictor         string `json:"predictor"`
+			} `json:"settings"`
 			Strict struct {
 				Found  int
 				Frac   float64
@@ -41,8 +45,19 @@ func TestExperimentJSONNeverFound(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &s); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if s.Config.Count != "all" || s.Config.RE.Population != 5 || s.Config.RE.Tournament != 3 || s.Config.WeakNAS.K != 10 || s.Config.Bench.Members != 5 {
+	if s.Config.Count != "all" || s.Config.RE.Population != 5 || s.Config.RE.Tournament != 3 || s.Config.Bench.Members != 5 {
 		t.Errorf("recorded settings %+v", s.Config)
+	}
+	// What each algorithm ran with, defaults resolved: the new WeakNAS
+	// default takes 5 per step, the authors' loop 10.
+	want := map[string]int{"weaknas": 5, "weaknas-paper": 10}
+	for _, a := range s.Algos {
+		if k, ok := want[a.Algo]; ok && (a.Settings.K != k || a.Settings.Init != 10 || a.Settings.TopStart != 100 || a.Settings.Predictor != "fast") {
+			t.Errorf("%s settings %+v, want k %d", a.Algo, a.Settings, k)
+		}
+		if a.Algo == "re" && a.Settings.Population != 5 {
+			t.Errorf("re settings %+v", a.Settings)
+		}
 	}
 	for _, a := range s.Algos {
 		if a.Strict.Found != 0 || a.Strict.Median.Value != nil || a.Strict.Mean != nil || a.Strict.RMean != 10 {
