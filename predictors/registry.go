@@ -23,8 +23,14 @@ type regEntry struct {
 var registry = map[string]regEntry{
 	"mlp": {"MLP 2 x 64 ReLU, Adam lr 1e-2, batch 100, at most 200 epochs (fast default)",
 		func(rng *rand.Rand) Predictor { return NewMLP(SmallMLPConfig(), rng) }},
-	"mlp-paper": {"MLP 4 x 1000 ReLU, sklearn MLPRegressor defaults, max_iter 100 (WeakNAS paper)",
+	"mlp-paper": {"MLP 4 x 1000 ReLU, sklearn MLPRegressor defaults, max_iter 100 (WeakNAS paper; float64, as sklearn)",
 		func(rng *rand.Rand) Predictor { return NewMLP(PaperMLPConfig(), rng) }},
+	"mlp-paper-f32": {"mlp-paper in float32 (same ranking quality, about half the GEMM time; not bit-comparable with sklearn)",
+		func(rng *rand.Rand) Predictor {
+			c := PaperMLPConfig()
+			c.Float32 = true
+			return NewMLP(c, rng)
+		}},
 	"gbdt": {"histogram gradient-boosted trees, 40 trees of depth 7, lr 0.2 (default weak predictor)",
 		NewDefault},
 	"rf": {"random forest, 100 bootstrap trees of depth 10",
