@@ -10,10 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -270,38 +267,17 @@ func (g *discardSeg) Abort()                    {}
 // peakHeap ingests p into a discarding store and returns the peak live heap
 // above the starting heap (sampled every 200 µs) and the largest frame.
 func peakHeap(tb testing.TB, p string, rows int) (heap, frame int64) {
-	runtime.GC()
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	read := func() int64 { metrics.Read(s); return int64(s[0].Value.Uint64()) }
-	base := read()
-	var peak atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(200 * time.Microsecond):
-				if v := read(); v > peak.Load() {
-					peak.Store(v)
-				}
-			}
-		}
-	}()
 	ds := &discardStore{}
-	res, err := ingest(context.Background(), ds, index.NB201, p, Options{})
-	close(stop)
-	wg.Wait()
+	var res Result
+	var err error
+	_, heap = peakUse(func() { res, err = ingest(context.Background(), ds, index.NB201, p, Options{}) })
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if res.Rows != rows {
 		tb.Fatalf("rows %d, want %d", res.Rows, rows)
 	}
-	return peak.Load() - base, ds.maxFrame
+	return heap, ds.maxFrame
 }
 
 // TestStreamHeapSublinear: the live heap beyond the one frame being filled
