@@ -222,7 +222,7 @@ func partialCSV(ctx context.Context, b *index.NB101Builder, path string, data []
 	}
 	if hashCol < 0 || len(cols) == 0 {
 		return &RecordError{File: path, Record: 0, Offset: 0, Field: "header",
-			Err: fmt.Errorf("%w: need a hash column and at least one <metric>_<epochs> column, got %v", ErrPartial, header)}
+			Err: fmt.Errorf("%w: need a hash column and at least one <metric>_<epochs> column, got %s", ErrPartial, quote(strings.Join(header, ",")))}
 	}
 	vals := make([]float64, len(cols))
 	for line := int64(1); ; line++ {
@@ -253,7 +253,7 @@ func partialCSV(ctx context.Context, b *index.NB101Builder, path string, data []
 			if paramMillions {
 				var m float64
 				if m, err = strconv.ParseFloat(s, 64); err != nil || m < 0 {
-					return fail(header[paramCol], fmt.Errorf("%w: %q is not a parameter count in millions", ErrPartial, s))
+					return fail(header[paramCol], fmt.Errorf("%w: %s is not a parameter count in millions", ErrPartial, quote(s)))
 				}
 				params = int64(math.Round(m * 1e6))
 			} else if params, err = strconv.ParseInt(s, 10, 64); err != nil {
@@ -342,7 +342,7 @@ func addStats(ctx context.Context, b *index.NB101Builder, path string, recs []st
 				for k, v := range st {
 					m, err := index.ParseNB101Metric(k)
 					if err != nil {
-						return fail("computed_stats", fmt.Errorf("%w: unknown key %q", ErrPartial, k))
+						return fail("computed_stats", fmt.Errorf("%w: unknown key %s", ErrPartial, quote(k)))
 					}
 					run[m] = v
 				}
@@ -353,7 +353,7 @@ func addStats(ctx context.Context, b *index.NB101Builder, path string, recs []st
 		}
 		for k := range rec.ComputedStats {
 			if e, err := strconv.Atoi(k); err != nil || index.NB101BudgetIndex(e) < 0 {
-				return fail("computed_stats", fmt.Errorf("%w: budget %q", ErrEpochs, k))
+				return fail("computed_stats", fmt.Errorf("%w: budget %s", ErrEpochs, quote(k)))
 			}
 		}
 	}

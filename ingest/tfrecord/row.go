@@ -98,7 +98,7 @@ func (p *Parser) Parse(data []byte, row *Row) error {
 		return err
 	}
 	if len(s) != 32 {
-		return ferr(FieldHash, ErrJSON, "want 32 hex digits, got %q", s)
+		return ferr(FieldHash, ErrJSON, "want 32 hex digits, got %s", quote(string(s)))
 	}
 	if _, err := hex.Decode(row.Hash[:], s); err != nil {
 		return ferr(FieldHash, ErrJSON, "%q: %v", s, err)
@@ -152,7 +152,7 @@ func (p *Parser) Parse(data []byte, row *Row) error {
 		}
 		o, ok := nb101.ParseOp(string(s[start:i])) // no allocation: the conversion is only compared
 		if !ok {
-			return ferr(FieldOperations, ErrOp, "%q (operation %d)", s[start:i], nops)
+			return ferr(FieldOperations, ErrOp, "%s (operation %d)", quote(string(s[start:i])), nops)
 		}
 		ops[nops] = o
 		nops++

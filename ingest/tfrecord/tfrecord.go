@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"strconv"
 )
 
 // Sentinel errors. Callers test them with errors.Is.
@@ -192,4 +193,14 @@ func (rr *RowReader) Next(row *Row) error {
 		return re
 	}
 	return nil
+}
+
+// quote renders untrusted input for an error message: Go-escaped and cut to
+// 80 bytes, with the full length noted when cut (as ingest.Quote, which
+// this package may not import).
+func quote(s string) string {
+	if len(s) <= 80 {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:80]) + fmt.Sprintf("... (%d bytes)", len(s))
 }
