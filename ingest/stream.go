@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -179,6 +180,17 @@ func (vm *streamVM) read(n uint64) ([]byte, error) {
 		if err := vm.ctx.Err(); err != nil {
 			return nil, err
 		}
+	}
+	if n > 1<<16 {
+		// Grow with the data actually read, so that a short input claiming
+		// a long argument costs what it holds, not what it claims.
+		var bb bytes.Buffer
+		m, err := io.CopyN(&bb, vm.r, int64(n))
+		vm.off += m
+		if err != nil {
+			return nil, vm.ioErr(err)
+		}
+		return bb.Bytes(), nil
 	}
 	buf := make([]byte, n)
 	m, err := io.ReadFull(vm.r, buf)
