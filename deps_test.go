@@ -183,7 +183,7 @@ func TestLightBuildDeps(t *testing.T) {
 		for _, banned := range []string{"gorgonia.org/", "gonum.org/v1/plot", "github.com/awalterschulze/gographviz",
 			module + "/train", module + "/experiment", module + "/predictors", module + "/ingest", module + "/search", module + "/weaknas"} {
 			if strings.HasPrefix(d, banned) {
-				t.Errorf("the light build links %s", d)
+				t.Errorf("the light build links %s: give the cmd/nbquery file that imports it //go:build !nbquery_light and a stub in lab_light.go", d)
 			}
 		}
 	}
