@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -42,8 +43,21 @@ func newPredictorsCommand(opts *globalOptions) *cobra.Command {
 		Short: "List the predictors",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			rw := newRowWriter(opts, opts.stdout)
 			for _, n := range predictors.Names() {
+				if opts.structured() {
+					var o jsonObject
+					o.add("name", n)
+					o.add("description", predictors.Describe(n))
+					if err := rw.object(&o); err != nil {
+						return err
+					}
+					continue
+				}
 				fmt.Fprintf(opts.stdout, "%-12s %s\n", n, predictors.Describe(n))
+			}
+			if opts.structured() {
+				return rw.close()
 			}
 			return nil
 		},
@@ -178,9 +192,18 @@ func runPredictorsEval(ctx context.Context, opts *globalOptions, p predEvalOptio
 	if err != nil {
 		return err
 	}
+	if opts.jsonl {
+		enc := json.NewEncoder(w)
+		for _, r := range res {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	format := "table"
-	if opts.structured() {
-		format = "json"
+	if opts.json {
+		format = "json" // one array
 	}
 	return predictors.WriteResults(w, res, format)
 }
