@@ -96,7 +96,7 @@ func TestSlurmFaults(t *testing.T) {
 	var log strings.Builder
 	s.Log = &log
 	dir := filepath.Dir(s.Config.Spool)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	// scancel trial 2's task once it runs.
 	go func() {

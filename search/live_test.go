@@ -12,11 +12,9 @@ import (
 	"github.com/nbquery/nbquery/space/nb201"
 )
 
-// TestLiveOracle runs searches over an oracle that "trains" on demand (here
-// a deterministic function of the cell) and checks that every cell is
-// evaluated once, whatever the number of runs, and that a failure stops the
-// run.
-func TestLiveOracle(t *testing.T) {
+// allCells is the whole NB201 space, numbered by nb201 code.
+func allCells(t *testing.T) search.Space {
+	t.Helper()
 	codes := make([]int, nb201.NumCells)
 	for i := range codes {
 		codes[i] = i
@@ -25,6 +23,15 @@ func TestLiveOracle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sp
+}
+
+// TestLiveOracle runs searches over an oracle that "trains" on demand (here
+// a deterministic function of the cell) and checks that every cell is
+// evaluated once, whatever the number of runs, and that a failure stops the
+// run.
+func TestLiveOracle(t *testing.T) {
+	sp := allCells(t)
 	calls := map[int]int{}
 	score := func(i int) float64 {
 		c := nb201.FromCode(i)
@@ -81,14 +88,7 @@ func TestLiveOracle(t *testing.T) {
 // concurrently (an executor can train them in parallel) and a cell asked for
 // while it is being evaluated is evaluated once.
 func TestLiveOracleConcurrent(t *testing.T) {
-	codes := make([]int, nb201.NumCells)
-	for i := range codes {
-		codes[i] = i
-	}
-	sp, err := search.NewNB201(codes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sp := allCells(t)
 	var mu sync.Mutex
 	calls := map[int]int{}
 	inflight, peak := 0, 0

@@ -129,14 +129,14 @@ func TestSlurmLiveExperiment(t *testing.T) {
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		if m, _ := filepath.Glob(filepath.Join(spool, "results", "*.json")); len(m) > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
 			first.Process.Kill()
-			t.Fatalf("no trial finished in 2 minutes:\n%s", log1.String())
+			t.Fatalf("no trial finished in 5 minutes:\n%s", log1.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
