@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -71,7 +72,7 @@ func (s *Store) openCatalogMode(readOnly bool) (*badger.DB, error) {
 	dir := filepath.Join(s.dir, catalogDir)
 	deadline := time.Now().Add(CatalogWait)
 	wait := 2 * time.Millisecond
-	repaired := false
+	repairs := 0
 	for {
 		db, err := badger.Open(catalogOptions(dir, readOnly))
 		if err == nil {
@@ -84,8 +85,8 @@ func (s *Store) openCatalogMode(readOnly bool) (*badger.DB, error) {
 			}
 			time.Sleep(wait)
 			wait = min(2*wait, 100*time.Millisecond)
-		case !repaired && !readOnly && removeTorn(dir):
-			repaired = true
+		case repairs < 3 && !readOnly && removeTorn(dir):
+			repairs++
 		case readOnly && strings.Contains(err.Error(), "not properly closed"):
 			// A writer was killed: a brief read-write open replays its log.
 			readOnly = false
@@ -101,9 +102,38 @@ func lockedErr(err error) bool {
 		strings.Contains(err.Error(), "Cannot acquire directory lock")
 }
 
-// removeTorn removes the empty memtable, vlog and manifest files a killed
-// open leaves behind; it reports whether it removed any.
+// zeroHeader reports a memtable or vlog file whose 20-byte header (key id
+// and a random base IV, written before any entry) is still all zeros: one
+// a killed open created but never initialised (Badger's next open then
+// stretches it to full size and fails on it). It holds no entries.
+func zeroHeader(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var h [20]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return false
+	}
+	return h == [20]byte{}
+}
+
+// removeTorn removes the empty or uninitialised memtable, vlog and
+// manifest files a killed open leaves behind; it reports whether it
+// removed any.
 func removeTorn(dir string) bool {
+	// Only while holding Badger's own lock (a flock on the directory), so
+	// that no other process is creating a file at that moment.
+	lf, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer lf.Close()
+	if syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		return false
+	}
+	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return false
@@ -114,7 +144,7 @@ func removeTorn(dir string) bool {
 		if !strings.HasSuffix(n, ".mem") && !strings.HasSuffix(n, ".vlog") && n != "MANIFEST" {
 			continue
 		}
-		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() && (fi.Size() == 0 || (n != "MANIFEST" && zeroHeader(filepath.Join(dir, n)))) {
 			if os.Remove(filepath.Join(dir, n)) == nil {
 				removed = true
 			}

@@ -176,6 +176,11 @@ func TestCrash(t *testing.T) {
 	// The next write collects what the kills left behind.
 	p, _ := synthCSV(t, tmp, 99, 100)
 	if _, e, code := nbq(t, "--store", store, "-q", "ingest", "nb201", "--mapping", mp, p); code != 0 {
+		ents, _ := os.ReadDir(filepath.Join(store, "catalog"))
+		for _, e := range ents {
+			fi, _ := e.Info()
+			t.Logf("catalog/%s %d bytes", e.Name(), fi.Size())
+		}
 		t.Fatal(e)
 	}
 	if left := storeLeftovers(t, store); len(left) > 0 {
