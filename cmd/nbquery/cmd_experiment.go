@@ -121,7 +121,7 @@ Hardware-aware: --constraint 'latency:pixel3<=5ms' or
 	f.IntVar(&c.Bananas.K, "bananas-k", 10, "BANANAS: queries per iteration")
 	f.IntVar(&c.Bananas.Parents, "bananas-parents", 10, "BANANAS: best cells mutated into candidates")
 	f.IntVar(&e.init, "init", 0, "WeakNAS initial samples (default 10)")
-	f.IntVar(&e.k, "k", 0, "WeakNAS samples per iteration (default 10)")
+	f.IntVar(&e.k, "k", 0, "WeakNAS samples per iteration (default: weaknas 5, growing with 5 % of the queried cells; weaknas-paper 10)")
 	f.IntVar(&e.topN, "top", 0, "WeakNAS top-N pool (default 100)")
 	f.BoolVar(&e.topDecay, "top-decay", false, "WeakNAS: shrink the top-N pool with the 0.96 schedule down to k")
 	// Live search: where no table has the dataset, each queried cell is
