@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -85,10 +87,12 @@ func (s *Store) openCatalogMode(readOnly bool) (*badger.DB, error) {
 			}
 			time.Sleep(wait)
 			wait = min(2*wait, 100*time.Millisecond)
-		case repairs < 3 && !readOnly && removeTorn(dir):
+		case repairs < 3 && !readOnly && (removeTorn(dir) || removeNewMemtable(dir, err)):
 			repairs++
-		case readOnly && strings.Contains(err.Error(), "not properly closed"):
-			// A writer was killed: a brief read-write open replays its log.
+		case readOnly:
+			// A writer was killed ("not properly closed", or a torn open
+			// that left an uninitialised memtable): a brief read-write
+			// open replays its log or lets removeTorn repair it.
 			readOnly = false
 		default:
 			return nil, fmt.Errorf("%w: open %s: %v", ErrCatalog, dir, err)
@@ -117,6 +121,35 @@ func zeroHeader(path string) bool {
 		return false
 	}
 	return h == [20]byte{}
+}
+
+// newMemtableRe matches Badger's report that a memtable it found on disk
+// was empty when it opened it ("Create a new file"): a kill between the
+// file's creation and its first write. Badger has just stretched it to
+// full size, so zeroHeader may not see it as torn; it holds no entries.
+var newMemtableRe = regexp.MustCompile(`while opening fid: ([0-9]+) err: Create a new file`)
+
+// removeNewMemtable removes the memtable that err names as empty, under
+// Badger's directory lock; it reports whether it removed it.
+func removeNewMemtable(dir string, err error) bool {
+	m := newMemtableRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return false
+	}
+	fid, convErr := strconv.Atoi(m[1])
+	if convErr != nil {
+		return false
+	}
+	lf, openErr := os.Open(dir)
+	if openErr != nil {
+		return false
+	}
+	defer lf.Close()
+	if syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		return false
+	}
+	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
+	return os.Remove(filepath.Join(dir, fmt.Sprintf("%05d.mem", fid))) == nil
 }
 
 // removeTorn removes the empty or uninitialised memtable, vlog and
