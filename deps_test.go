@@ -18,6 +18,7 @@ var allowed = map[string][]string{
 	"space/nb201":        {},
 	"space/nb101":        {},
 	"space/sss":          {},
+	"space/mbv2":         {},
 	"internal/shared":    {},
 	"internal/suggest":   {},
 	"internal/openblas":  {},
