@@ -19,6 +19,7 @@ var allowed = map[string][]string{
 	"space/nb101":        {},
 	"space/sss":          {},
 	"space/mbv2":         {},
+	"space/darts":        {},
 	"internal/shared":    {},
 	"internal/suggest":   {},
 	"internal/openblas":  {},
