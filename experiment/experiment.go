@@ -409,6 +409,7 @@ func execute(ctx context.Context, p *problem, cfg Config, progress io.Writer) (*
 						cancel()
 						continue
 					}
+					s.StopAtOptimum = cfg.StopAtOptimum
 					sessions[j.a] = s
 				}
 				s.Reset()

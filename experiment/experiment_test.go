@@ -303,3 +303,59 @@ func TestRECountAll(t *testing.T) {
 		t.Errorf("recorded RE settings %+v", c)
 	}
 }
+
+// TestStopAtOptimum: a run stopped at its first query of the optimum has
+// the strict and loose samples-to-optimum of the full run (a search never
+// looks ahead), ends at that query, and a run that misses spends the budget.
+func TestStopAtOptimum(t *testing.T) {
+	st := testStore(t)
+	cfg := experiment.Config{Algos: []string{"weaknas-paper", "re"}, Runs: 12, Budget: 300, Seed: 5}
+	full, err := experiment.Run(context.Background(), st, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.StopAtOptimum = true
+	stop, err := experiment.Run(context.Background(), st, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, missed := 0, 0
+	for a := range full.Algos {
+		for i, f := range full.Algos[a].Results {
+			g := stop.Algos[a].Results[i]
+			if g.StrictAt != f.StrictAt || g.LooseAt != f.LooseAt {
+				t.Errorf("%s run %d: stopped strict/loose %d/%d, full %d/%d", f.Algo, i, g.StrictAt, g.LooseAt, f.StrictAt, f.LooseAt)
+			}
+			switch {
+			case f.StrictAt > 0:
+				found++
+				if g.Queries != f.StrictAt || f.Queries != cfg.Budget || g.FinalTarget != full.OptimumValue {
+					t.Errorf("%s run %d: stopped after %d queries (full %d), optimum at %d, final target %v",
+						f.Algo, i, g.Queries, f.Queries, f.StrictAt, g.FinalTarget)
+				}
+			default:
+				missed++
+				if g.Queries != cfg.Budget {
+					t.Errorf("%s run %d missed the optimum but stopped after %d queries", f.Algo, i, g.Queries)
+				}
+			}
+		}
+		if s, f := stop.Algos[a].Strict, full.Algos[a].Strict; s.Found != f.Found || s.Median.Value != f.Median.Value || s.RMean != f.RMean {
+			t.Errorf("%s: stopped %+v, full %+v", full.Algos[a].Algo, s, f)
+		}
+	}
+	if found == 0 || missed == 0 {
+		t.Fatalf("the test needs found and missed runs: %d found, %d missed", found, missed)
+	}
+	if !strings.Contains(summaryText(t, stop), "--stop-at-optimum") || strings.Contains(summaryText(t, full), "--stop-at-optimum") {
+		t.Error("the table does not say whether the runs stopped at the optimum")
+	}
+}
+
+func summaryText(t *testing.T, s *experiment.Summary) string {
+	var b bytes.Buffer
+	if err := experiment.PrintSummary(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}

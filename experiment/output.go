@@ -42,6 +42,9 @@ func PrintSummary(w io.Writer, s *Summary) error {
 		cfg.Bench, cfg.Dataset, cfg.Target, cfg.Report, cfg.HP, s.ValidCells, s.SpaceSize)
 	fmt.Fprintf(w, "%d runs x %d queries; counting rule %q (%s); %s\n",
 		cfg.Runs, cfg.Budget, cfg.Count.String(), countHelp[cfg.Count], cfg.RunSeeds)
+	if cfg.StopAtOptimum {
+		fmt.Fprintln(w, "each run stopped at its first query of the optimum (--stop-at-optimum): samples-to-optimum as in full runs")
+	}
 	if len(s.Optimum) == 0 {
 		fmt.Fprintln(w, "optimum unknown: labels come from live training, not a table (samples-to-optimum not counted)")
 	} else {

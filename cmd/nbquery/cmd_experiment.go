@@ -108,6 +108,7 @@ Hardware-aware: --constraint 'latency:pixel3<=5ms' or
 	_ = f.MarkDeprecated("keep-isomorphs", "use --count distinct (or all, the default)")
 	f.StringVar(&e.from, "from", "", "repeat the experiment recorded in this summary.json")
 	f.IntVar(&c.Workers, "workers", 0, "parallel runs (default: all cores)")
+	f.BoolVar(&c.StopAtOptimum, "stop-at-optimum", false, "end each run when it queries the optimum (samples-to-optimum unchanged; saves the rest of the budget)")
 	f.IntVar(&c.RE.Population, "re-population", 30, "RE: population size")
 	f.IntVar(&c.RE.Tournament, "re-tournament", 10, "RE: tournament size")
 	f.BoolVar(&c.RE.WithReplacement, "re-with-replacement", false, "RE: draw the tournament with replacement (NAS-Bench-201's R-EA; naszilla draws without)")
@@ -186,7 +187,7 @@ func experimentConfig(e experimentOptions) (experiment.Config, error) {
 func configFrom(e experimentOptions) (experiment.Config, error) {
 	var bad []string
 	for _, name := range []string{"bench", "dataset", "target", "report", "hp", "algos", "runs", "budget", "seed", "predictor",
-		"constraint", "objective", "count", "keep-isomorphs", "init", "k", "top", "top-decay", "live",
+		"constraint", "objective", "count", "keep-isomorphs", "stop-at-optimum", "init", "k", "top", "top-decay", "live",
 		"re-population", "re-tournament", "re-with-replacement", "re-mutation", "ls-neighbours", "ls-restart",
 		"bananas-ensemble", "bananas-encoding", "bananas-candidates", "bananas-init", "bananas-k", "bananas-parents"} {
 		if e.changed != nil && e.changed(name) {
