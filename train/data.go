@@ -13,9 +13,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 
 	"golang.org/x/image/draw"
 )
@@ -193,60 +191,28 @@ func ReadImageFolder(root string, opt FolderOptions) (*Dataset, []string, error)
 	if opt.Size <= 0 {
 		opt.Size = 32
 	}
-	ents, err := os.ReadDir(root)
+	fs, err := ScanImageFolder(root, opt.MaxPerClass)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil, fmt.Errorf("%w: %s", ErrNoData, root)
-		}
-		return nil, nil, fmt.Errorf("train: %w", err)
+		return nil, nil, err
 	}
-	var classes []string
-	for _, e := range ents {
-		if e.IsDir() {
-			classes = append(classes, e.Name())
-		}
-	}
-	sort.Strings(classes)
-	if len(classes) == 0 {
-		return nil, nil, fmt.Errorf("%w: %s has no class folders", ErrNoData, root)
-	}
-	if len(classes) > 256 {
-		return nil, nil, fmt.Errorf("%w: %s: %d classes, at most 256 supported", ErrFormat, root, len(classes))
-	}
-	d := &Dataset{C: 3, H: opt.Size, W: opt.Size, Classes: len(classes)}
+	d := &Dataset{C: 3, H: opt.Size, W: opt.Size, Classes: len(fs.Classes)}
 	dst := image.NewRGBA(image.Rect(0, 0, opt.Size, opt.Size))
-	for ci, c := range classes {
-		files, err := os.ReadDir(filepath.Join(root, c))
-		if err != nil {
-			return nil, nil, fmt.Errorf("train: %w", err)
-		}
-		n := 0
-		for _, f := range files {
-			ext := strings.ToLower(filepath.Ext(f.Name()))
-			if f.IsDir() || (ext != ".jpeg" && ext != ".jpg" && ext != ".png") {
+	for i, p := range fs.Files {
+		if err := decodeInto(p, dst); err != nil {
+			if opt.SkipCorrupt {
+				d.Skipped++
 				continue
 			}
-			if opt.MaxPerClass > 0 && n >= opt.MaxPerClass {
-				break
-			}
-			p := filepath.Join(root, c, f.Name())
-			if err := decodeInto(p, dst); err != nil {
-				if opt.SkipCorrupt {
-					d.Skipped++
-					continue
-				}
-				return nil, nil, err
-			}
-			appendRGBA(d, dst)
-			d.Labels = append(d.Labels, uint8(ci))
-			d.N++
-			n++
+			return nil, nil, err
 		}
+		appendRGBA(d, dst)
+		d.Labels = append(d.Labels, fs.Labels[i])
+		d.N++
 	}
 	if d.N == 0 {
 		return nil, nil, fmt.Errorf("%w: %s has no readable images", ErrNoData, root)
 	}
-	return d, classes, nil
+	return d, fs.Classes, nil
 }
 
 // decodeInto decodes an image file, resizes its shorter side to dst's side
