@@ -1,6 +1,7 @@
 package index
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // SchemaVersion is the version of the on-disk layout written by this package.
@@ -29,6 +31,13 @@ type Store struct {
 	mu      sync.Mutex
 	benches map[string]*Bench
 	maps    []*mappedFile
+
+	// The writer lock held by Lock: commits through this Store while it is
+	// held do not lock again (wheld counts them).
+	wmu      sync.Mutex
+	wheld    int
+	wunlock  func()
+	lockWait func()
 }
 
 // manifest lists the live files of every benchmark. It is the only file a
@@ -155,8 +164,115 @@ func (s *Store) ExtraFile(bench, role string) (string, bool) {
 	return filepath.Join(s.dir, bm.Extra[role]), true
 }
 
+// SetLockWait sets a function that Lock calls once when it has to wait for
+// another process's writer lock (the CLI prints a note).
+func (s *Store) SetLockWait(fn func()) { s.lockWait = fn }
+
+// Lock takes the store's writer lock for a whole write, collects garbage and
+// re-reads the manifest. An ingest takes it before it reads its input, so
+// that a second writer waits, or fails (a LOCK it cannot open), before it
+// parses anything. It waits while another process holds the lock and
+// returns ctx's error if ctx ends first. Commits through this Store while
+// the lock is held do not lock again; the holder commits from one goroutine
+// at a time. unlock releases it.
+func (s *Store) Lock(ctx context.Context) (unlock func(), err error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.wheld > 0 {
+		s.wheld++
+		return s.release, nil
+	}
+	_, statErr := os.Stat(s.dir)
+	made := errors.Is(statErr, fs.ErrNotExist)
+	wait := time.Millisecond
+	told := false
+	for {
+		f, err := s.openLock()
+		if err != nil {
+			return nil, err
+		}
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			if sameFile(f, filepath.Join(s.dir, "LOCK")) {
+				s.wheld, s.wunlock = 1, unlockFile(f)
+				break
+			}
+			// A writer that created the store and failed removed LOCK
+			// meanwhile: lock the one that is there now.
+			f.Close()
+			continue
+		}
+		f.Close()
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			return nil, fmt.Errorf("index: lock store: %w", err)
+		}
+		if !told && s.lockWait != nil {
+			s.lockWait()
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			if made {
+				os.Remove(s.dir) // only if still empty
+			}
+			return nil, fmt.Errorf("index: waiting for the writer lock of %s: %w", s.dir, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 50*time.Millisecond)
+	}
+	if made {
+		// A write that fails leaves no store behind where there was none.
+		unlockFile := s.wunlock
+		s.wunlock = func() {
+			if _, err := os.Stat(filepath.Join(s.dir, manifestName)); errors.Is(err, fs.ErrNotExist) {
+				os.Remove(filepath.Join(s.dir, "LOCK"))
+				os.Remove(s.dir) // only if empty
+			}
+			unlockFile()
+		}
+	}
+	if _, err := s.gcLocked(); err != nil {
+		s.wheld = 0
+		s.wunlock()
+		return nil, err
+	}
+	s.resetBenches()
+	return s.release, nil
+}
+
+// sameFile reports whether the open file f is the file now at path.
+func sameFile(f *os.File, path string) bool {
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Lstat(path)
+	return err == nil && os.SameFile(a, b)
+}
+
+// release undoes one Lock or nested lock.
+func (s *Store) release() {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.wheld == 0 {
+		return
+	}
+	if s.wheld--; s.wheld == 0 {
+		s.wunlock()
+		s.wunlock = nil
+	}
+}
+
+// resetBenches drops every cached benchmark after the manifest changed.
+func (s *Store) resetBenches() {
+	s.mu.Lock()
+	s.benches = map[string]*Bench{}
+	s.mu.Unlock()
+}
+
 // lock takes the writer lock (an exclusive lock on LOCK) for a commit and
-// first removes what crashed writers left behind (gcLocked).
+// first removes what crashed writers left behind (gcLocked). Under Lock it
+// only counts.
 func (s *Store) lock() (func(), error) {
 	unlock, _, err := s.lockGC()
 	return unlock, err
@@ -164,6 +280,13 @@ func (s *Store) lock() (func(), error) {
 
 // lockGC is lock that also returns what the garbage collection removed.
 func (s *Store) lockGC() (func(), []string, error) {
+	s.wmu.Lock()
+	if s.wheld > 0 {
+		s.wheld++
+		s.wmu.Unlock()
+		return s.release, nil, nil
+	}
+	s.wmu.Unlock()
 	unlock, err := s.lockOnly()
 	if err != nil {
 		return nil, nil, err
@@ -176,8 +299,8 @@ func (s *Store) lockGC() (func(), []string, error) {
 	return unlock, removed, nil
 }
 
-// lockOnly takes the writer lock. LOCK is never followed as a symlink.
-func (s *Store) lockOnly() (func(), error) {
+// openLock opens LOCK, never following it as a symlink.
+func (s *Store) openLock() (*os.File, error) {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("index: create store %s: %w", s.dir, err)
 	}
@@ -185,14 +308,32 @@ func (s *Store) lockOnly() (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: lock store: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("index: lock store: %w", err)
-	}
+	return f, nil
+}
+
+func unlockFile(f *os.File) func() {
 	return func() {
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
-	}, nil
+	}
+}
+
+// lockOnly takes the writer lock, waiting for it.
+func (s *Store) lockOnly() (func(), error) {
+	for {
+		f, err := s.openLock()
+		if err != nil {
+			return nil, err
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("index: lock store: %w", err)
+		}
+		if sameFile(f, filepath.Join(s.dir, "LOCK")) {
+			return unlockFile(f), nil
+		}
+		f.Close() // removed by a failed first writer (Lock): lock the new one
+	}
 }
 
 // reloadManifest re-reads the manifest under the commit lock, so that two

@@ -67,13 +67,24 @@ type Result struct {
 // directory, a latency/<device>.pt or str_arch2idx.pt). If the source was
 // ingested before, it returns a Result with Unchanged set and a nil error.
 func NB201(ctx context.Context, st *index.Store, path string, opt Options) (Result, error) {
-	return ingest(ctx, storeAdapter{st}, index.NB201, path, opt)
+	return lockedIngest(ctx, st, index.NB201, path, opt)
 }
 
 // NATSSSS ingests a NATS-Bench size-space source (-simple directory,
 // .pickle.pbz2 file or CSV) into bench index.NATSSSS.
 func NATSSSS(ctx context.Context, st *index.Store, path string, opt Options) (Result, error) {
-	return ingest(ctx, storeAdapter{st}, index.NATSSSS, path, opt)
+	return lockedIngest(ctx, st, index.NATSSSS, path, opt)
+}
+
+// lockedIngest takes the store's writer lock before it reads anything of
+// the source: a second writer waits here, not after a long parse.
+func lockedIngest(ctx context.Context, st *index.Store, bench, path string, opt Options) (Result, error) {
+	unlock, err := st.Lock(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("ingest: %s: %w", path, err)
+	}
+	defer unlock()
+	return ingest(ctx, storeAdapter{st}, bench, path, opt)
 }
 
 // segWriter is the part of *index.SegmentWriter that ingest uses; tests

@@ -94,6 +94,7 @@ func runIngest(ctx context.Context, opts *globalOptions, iopt ingestOptions, ben
 		return err
 	}
 	defer st.Close()
+	st.SetLockWait(func() { opts.note("waiting for another writer of %s to finish", st.Dir()) })
 	var o ingest.Options
 	o.Progress = opts.progress()
 	o.Limits = iopt.limits

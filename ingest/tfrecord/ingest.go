@@ -87,6 +87,11 @@ func IngestNB101With(ctx context.Context, st *index.Store, path string, opt Opti
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("tfrecord: ingest %s: %w", path, err)
 	}
+	unlock, err := st.Lock(ctx)
+	if err != nil {
+		return res, fmt.Errorf("tfrecord: ingest %s: %w", path, err)
+	}
+	defer unlock()
 	f, err := os.Open(path)
 	if err != nil {
 		return res, fmt.Errorf("tfrecord: %w", err)

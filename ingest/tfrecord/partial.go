@@ -58,6 +58,11 @@ var ErrPartial = errors.New("tfrecord: bad NB101 partial table")
 func IngestNB101Partial(ctx context.Context, st *index.Store, path string, progress io.Writer) (Result, error) {
 	start := time.Now()
 	var res Result
+	unlock, err := st.Lock(ctx)
+	if err != nil {
+		return res, fmt.Errorf("tfrecord: ingest %s: %w", path, err)
+	}
+	defer unlock()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return res, fmt.Errorf("tfrecord: %w", err)
