@@ -9,6 +9,9 @@ import (
 
 const module = "github.com/nbquery/nbquery"
 
+// lightTags are the build tags of the light build (Makefile: make build).
+const lightTags = "nbquery_light"
+
 // allowed lists, for each package of the module, the module packages it may
 // import (directly or not): cmd -> {experiment, weaknas, search, executor -> train} ->
 // predictors -> index <- ingest, with space/* shared by all; server and
@@ -25,6 +28,7 @@ var allowed = map[string][]string{
 	"internal/openblas":  {},
 	"internal/nb201test": {"internal/shared", "space/..."},
 	"index":              {"space/...", "internal/suggest"},
+	"catalog":            {"index", "space/...", "internal/suggest"},
 	"ingest":             {"index", "space/...", "ingest/..."},
 	"ingest/tfrecord":    {"index", "space/..."},
 	"predictors":         {"index", "space/...", "internal/openblas"},
@@ -40,10 +44,11 @@ var allowed = map[string][]string{
 }
 
 // exclusive lists third-party packages only the named packages may import
-// (arrow-go: the store, and the two packages that write Arrow for others).
+// (arrow-go: the store, and the two packages that write Arrow for others;
+// Badger: the catalogue, which the query path does not link).
 var exclusive = map[string][]string{
 	"github.com/apache/arrow-go/v18": {"index", "export", "server"},
-	"github.com/dgraph-io/badger/v4": {"index"},
+	"github.com/dgraph-io/badger/v4": {"catalog"},
 	"gorgonia.org/gorgonia":          {"train"},
 	"github.com/spf13/cobra":         {"cmd/nbquery"},
 }
@@ -171,9 +176,11 @@ func TestNoMathRandV1(t *testing.T) {
 // TestLightBuildDeps keeps the query path's binary (go build -tags
 // nbquery_light ./cmd/nbquery, installed as bin/nbquery) free of the
 // libraries whose linking and initialisation every query would pay: the
-// trainer, plotting, predictors and ingest parsers.
+// trainer, plotting, predictors and ingest parsers, the catalogue (Badger
+// with its protobuf, compression and telemetry packages) and the HTTP
+// server.
 func TestLightBuildDeps(t *testing.T) {
-	out, err := exec.Command("go", "list", "-tags", "nbquery_light", "-deps", "./cmd/nbquery").Output()
+	out, err := exec.Command("go", "list", "-tags", lightTags, "-deps", "./cmd/nbquery").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
@@ -183,9 +190,27 @@ func TestLightBuildDeps(t *testing.T) {
 	}
 	for _, d := range deps {
 		for _, banned := range []string{"gorgonia.org/", "gonum.org/v1/plot", "github.com/awalterschulze/gographviz",
-			module + "/train", module + "/experiment", module + "/predictors", module + "/ingest", module + "/search", module + "/weaknas"} {
+			module + "/train", module + "/experiment", module + "/predictors", module + "/ingest", module + "/search", module + "/weaknas",
+			"github.com/dgraph-io/badger", "google.golang.org/protobuf", "go.opentelemetry.io/", module + "/catalog", module + "/server", "net/http"} {
 			if strings.HasPrefix(d, banned) {
 				t.Errorf("the light build links %s: give the cmd/nbquery file that imports it //go:build !nbquery_light and a stub in lab_light.go", d)
+			}
+		}
+	}
+}
+
+// TestReadersDoNotLinkCatalog: the store's readers (index, and server,
+// behind nbquery serve, which must never open the catalogue) do not link
+// Badger at all.
+func TestReadersDoNotLinkCatalog(t *testing.T) {
+	for _, pkg := range []string{"./index", "./server", "./export"} {
+		out, err := exec.Command("go", "list", "-deps", pkg).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", pkg, err)
+		}
+		for _, d := range strings.Fields(string(out)) {
+			if strings.HasPrefix(d, "github.com/dgraph-io/badger") || d == module+"/catalog" {
+				t.Errorf("%s links %s", pkg, d)
 			}
 		}
 	}

@@ -3,9 +3,9 @@
 // A store is a directory. Tabular benchmark data lives in immutable Arrow IPC
 // files ("segments"), one per ingested source, opened zero-copy with
 // arrow-go's mapped reader; a small MANIFEST lists the live segments of every
-// benchmark, and a Badger database (catalog/) keeps the catalogue of ingested
-// sources, live-training results and other small mutable state. index is the
-// only package that imports Arrow and Badger.
+// benchmark. The catalogue of ingested sources and live-training results
+// (a Badger database under catalog/) is package catalog: index does not
+// link it, so the query path reads only the MANIFEST and the segments.
 //
 // Writers (package ingest) build a segment with NewSegment / Write / Commit:
 // the file is written to a temporary path, fsynced and renamed into place, and

@@ -31,6 +31,7 @@ type Store struct {
 	mu      sync.Mutex
 	benches map[string]*Bench
 	maps    []*mappedFile
+	srcLog  SourceLog // records committed sources (SetSourceLog); nil: none
 
 	// The writer lock held by Lock: commits through this Store while it is
 	// held do not lock again (wheld counts them).

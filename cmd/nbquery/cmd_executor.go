@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/nbquery/nbquery/catalog"
 	"github.com/nbquery/nbquery/executor"
 	"github.com/nbquery/nbquery/experiment"
 	"github.com/nbquery/nbquery/index"
@@ -136,7 +137,7 @@ type liveStore struct {
 func (l *liveStore) lookup(r index.LiveResult) (map[string]float64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	runs, err := l.st.Live(r.Bench, r.Arch, r.Dataset, r.Epochs)
+	runs, err := catalog.For(l.st).Live(r.Bench, r.Arch, r.Dataset, r.Epochs)
 	if errors.Is(err, index.ErrNotFound) {
 		return nil, nil
 	}
@@ -158,7 +159,7 @@ func (l *liveStore) merge(r index.LiveResult) (bool, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return true, l.st.PutLive(r)
+	return true, catalog.For(l.st).PutLive(r)
 }
 
 // sweep merges the spool's results of configuration base (any cell) that

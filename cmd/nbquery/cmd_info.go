@@ -1,3 +1,5 @@
+//go:build !nbquery_light
+
 package main
 
 import (
@@ -11,8 +13,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nbquery/nbquery/catalog"
 	"github.com/nbquery/nbquery/index"
 )
+
+// info reads the catalogue (live runs), so the light build runs nbquery-full
+// for it.
+func init() { extraCommands = append(extraCommands, newInfoCommand) }
 
 func newInfoCommand(opts *globalOptions) *cobra.Command {
 	var keys bool
@@ -98,7 +105,7 @@ func runInfo(ctx context.Context, opts *globalOptions, keys bool, w io.Writer) e
 		}
 	}
 	live := map[string]int{}
-	if err := st.ViewCatalog([]byte("live/"), func(k, v []byte) error {
+	if err := catalog.For(st).View([]byte("live/"), func(k, v []byte) error {
 		parts := strings.SplitN(string(k), "/", 3)
 		if len(parts) > 1 {
 			live[parts[1]]++

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nbquery/nbquery/catalog"
 	"github.com/nbquery/nbquery/index"
 	"github.com/nbquery/nbquery/ingest"
 )
@@ -95,6 +96,7 @@ func runIngest(ctx context.Context, opts *globalOptions, iopt ingestOptions, ben
 	}
 	defer st.Close()
 	st.SetLockWait(func() { opts.note("waiting for another writer of %s to finish", st.Dir()) })
+	catalog.Attach(st) // every commit records its source
 	var o ingest.Options
 	o.Progress = opts.progress()
 	o.Limits = iopt.limits

@@ -117,7 +117,7 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 	if berr != nil {
 		// No table: a live result of this architecture may answer.
 		if q.arch != "" {
-			if lerr := answerLive(st, opts, bench, q, w); lerr == nil || errors.Is(lerr, index.ErrCatalog) {
+			if done, lerr := tryLive(ctx, st, opts, bench, q, w); done {
 				return lerr
 			}
 		}
@@ -126,7 +126,7 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 	row := q.index
 	if q.arch != "" {
 		if row, err = b.Index(q.arch); err != nil {
-			if lerr := answerLive(st, opts, bench, q, w); lerr == nil || errors.Is(lerr, index.ErrCatalog) {
+			if done, lerr := tryLive(ctx, st, opts, bench, q, w); done {
 				return lerr
 			}
 			return err
@@ -138,7 +138,7 @@ func runQuery(ctx context.Context, opts *globalOptions, q queryOptions, bench st
 	if err != nil {
 		if arch, _ := b.Arch(row); arch != "" && q.epoch < 0 {
 			q.arch = arch
-			if lerr := answerLive(st, opts, bench, q, w); lerr == nil || errors.Is(lerr, index.ErrCatalog) {
+			if done, lerr := tryLive(ctx, st, opts, bench, q, w); done {
 				return lerr
 			}
 		}
@@ -204,6 +204,19 @@ func fmtVal(v float64) string {
 	return index.FormatFloat(v)
 }
 
+// tryLive answers q from the live-training results where the tables
+// cannot; it reports whether its answer (or its error) is final, else the
+// tables' error stands. The light build, which does not link the
+// catalogue, hands such a query to nbquery-full when the store has a
+// catalogue (liveElsewhere).
+func tryLive(ctx context.Context, st *index.Store, opts *globalOptions, bench string, q queryOptions, w io.Writer) (bool, error) {
+	if done, err := liveElsewhere(ctx, st, opts); done {
+		return true, err
+	}
+	lerr := answerLive(st, opts, bench, q, w)
+	return lerr == nil || errors.Is(lerr, index.ErrCatalog), lerr
+}
+
 // answerLive prints the live-training results of q.arch on q.dataset with
 // --hp epochs (mean over seeds, or the given seed), if the store has any.
 func answerLive(st *index.Store, opts *globalOptions, bench string, q queryOptions, w io.Writer) error {
@@ -219,7 +232,7 @@ func answerLive(st *index.Store, opts *globalOptions, bench string, q queryOptio
 	if err != nil {
 		return err
 	}
-	runs, err := st.Live(bench, arch, q.dataset, epochs)
+	runs, err := liveRuns(st, bench, arch, q.dataset, epochs)
 	if err != nil {
 		return err
 	}

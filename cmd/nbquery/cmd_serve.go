@@ -1,3 +1,5 @@
+//go:build !nbquery_light
+
 package main
 
 import (

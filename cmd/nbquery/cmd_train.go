@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nbquery/nbquery/catalog"
 	"github.com/nbquery/nbquery/index"
 	"github.com/nbquery/nbquery/space/nb201"
 	"github.com/nbquery/nbquery/train"
@@ -98,7 +99,7 @@ func runTrain(ctx context.Context, opts *globalOptions, cfg train.Config, noStor
 		defer st.Close()
 		lr := index.LiveResult{Bench: index.NB201, Arch: cfg.Arch, Dataset: cfg.Dataset, Epochs: cfg.Epochs,
 			Seed: cfg.Seed, Metrics: res.Metrics(), Config: res.ConfigHash}
-		if err := st.PutLive(lr); err != nil {
+		if err := catalog.For(st).PutLive(lr); err != nil {
 			return err
 		}
 	}

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/nbquery/nbquery/internal/shared"
 )
 
 // TestColdStart measures the cold CLI against a hello-world Go binary built
@@ -30,20 +28,12 @@ func TestColdStart(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module hello\n\ngo 1.26\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	build := func(wd string, args ...string) {
-		t.Helper()
-		c := exec.Command("go", append([]string{"build"}, args...)...)
-		c.Dir = wd
-		if out, err := c.CombinedOutput(); err != nil {
-			t.Fatalf("go build %v: %v\n%s", args, err, out)
-		}
+	c := exec.Command("go", "build", "-o", hello, ".")
+	c.Dir = dir
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("go build hello: %v\n%s", err, out)
 	}
-	build(dir, "-o", hello, ".")
-	root := shared.ModuleRoot()
-	light := filepath.Join(dir, "nbquery")
-	full := filepath.Join(dir, "nbquery-full")
-	build(root, "-tags", "nbquery_light", "-o", light, "./cmd/nbquery")
-	build(root, "-o", full, "./cmd/nbquery")
+	light, full := buildPair(t, dir)
 	n := 200
 	if s := os.Getenv("NBQUERY_COLD_N"); s != "" {
 		if _, err := fmtSscan(s, &n); err != nil {

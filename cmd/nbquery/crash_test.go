@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nbquery/nbquery/catalog"
 	"github.com/nbquery/nbquery/index"
 	"github.com/nbquery/nbquery/internal/shared"
 )
@@ -204,7 +205,7 @@ func TestConcurrentReaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	arch := "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
-	if err := st.PutLive(index.LiveResult{Bench: index.NB201, Arch: arch, Dataset: "fashion-mnist", Epochs: 2, Seed: 1,
+	if err := catalog.For(st).PutLive(index.LiveResult{Bench: index.NB201, Arch: arch, Dataset: "fashion-mnist", Epochs: 2, Seed: 1,
 		Metrics: map[string]float64{"test-accuracy": 81.25}}); err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func httpStatus(err error) int {
 
 // pkgPrefix matches the "pkg: " prefixes Go errors carry (at the start of
 // the message or of a wrapped part); users see the message without them.
-var pkgPrefix = regexp.MustCompile(`(^|: )(index|ingest|tfrecord|nb101|nb201|sss|space|search|predictors|train|experiment|weaknas|pickle|csv): `)
+var pkgPrefix = regexp.MustCompile(`(^|: )(index|catalog|ingest|tfrecord|nb101|nb201|sss|space|search|predictors|train|experiment|weaknas|pickle|csv): `)
 
 // userMessage is the one-line message of err without package prefixes.
 func userMessage(err error) string {

@@ -40,7 +40,7 @@ func newRootCommand(opts *globalOptions) *cobra.Command {
 		Use:   "nbquery",
 		Short: "Query NAS benchmarks, run predictor and search experiments, train cells",
 		Long: `nbquery ingests NAS-Bench-101, NAS-Bench-201, NATS-Bench, CSV exports and
-hardware-latency tables once into a local store (Arrow columns + Badger) and
+hardware-latency tables once into a local store (Arrow columns, a Badger catalogue) and
 answers queries with the official APIs' semantics.
 
 Store location: --store DIR, else $NBQUERY_STORE, else ~/.local/share/nbquery.
@@ -71,7 +71,6 @@ Exit codes: 0 success, 1 error, 2 usage, 3 not found or not recorded, 130 cancel
 		newQueryCommand(opts),
 		newTopCommand(opts),
 		newStatsCommand(opts),
-		newInfoCommand(opts),
 	)
 	addExtraCommands(root, opts)
 	return root

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nbquery/nbquery/catalog"
 	"github.com/nbquery/nbquery/index"
 	"github.com/nbquery/nbquery/internal/shared"
 )
@@ -76,7 +77,7 @@ func liveRecords(t *testing.T, store string) map[string]index.LiveResult {
 	}
 	defer st.Close()
 	out := map[string]index.LiveResult{}
-	st.ViewCatalog([]byte("live/nb201/"), func(k, v []byte) error {
+	catalog.For(st).View([]byte("live/nb201/"), func(k, v []byte) error {
 		var r index.LiveResult
 		if err := json.Unmarshal(v, &r); err != nil {
 			t.Fatal(err)

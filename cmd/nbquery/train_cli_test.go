@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 
+	"github.com/nbquery/nbquery/catalog"
 	"github.com/nbquery/nbquery/index"
 	"os"
 	"path/filepath"
@@ -66,7 +67,7 @@ func TestLiveExperimentCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 0
-	st.ViewCatalog([]byte("live/nb201/"), func(k, v []byte) error { n++; return nil })
+	catalog.For(st).View([]byte("live/nb201/"), func(k, v []byte) error { n++; return nil })
 	st.Close()
 	if n != 2 {
 		t.Errorf("%d live results recorded, want the 2 queried cells", n)
