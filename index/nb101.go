@@ -166,12 +166,16 @@ func (b *NB101Builder) Add(h nb101.Hash, spec nb101.Spec, params int64, epochs i
 		for range nb101Width {
 			b.runs = append(b.runs, math.NaN())
 		}
-	} else if b.params[row] < 0 && params >= 0 {
+	} else if b.params[row] < 0 {
+		// The first row that knows it fixes it: sources may disagree (NASLib's
+		// zero-cost log counts parameters per matrix, so isomorphs of one
+		// cell differ), the official API has one value per cell.
 		b.params[row] = params
 	}
 	r := int(b.nrep[row][bi])
 	if r >= NB101Repeats {
-		return fmt.Errorf("%w: cell %s: more than %d repeats at %d epochs", ErrNB101Input, h, NB101Repeats, epochs)
+		return fmt.Errorf("%w: cell %s listed with more than %d distinct runs at %d epochs (NAS-Bench-101 trains each cell %d times per budget; identical rows count once)",
+			ErrNB101Input, h, NB101Repeats, epochs, NB101Repeats)
 	}
 	b.nrep[row][bi]++
 	off := int(row)*nb101Width + bi*nb101BudgetWidth + r*nb101RunWidth

@@ -411,16 +411,73 @@ func TestPartialBadInput(t *testing.T) {
 		{"bad-float", "hash,val_acc_108\n00005c142e6f48ac74fdcf73e3439874,abc\n", ErrPartial},
 		{"bad-json", `[{"hash": 3}]`, ErrJSON},
 		{"spec-hash-mismatch", `[{"hash": "00005c142e6f48ac74fdcf73e3439874", "module_adjacency": [[0,1],[0,0]], "module_operations": ["input","output"]}]`, ErrHash},
+		// Duplicates: a 4th distinct run, two stats records of one cell that
+		// disagree.
+		{"four-distinct-runs", "hash,val_acc_108\n" + strings.Repeat("00005c142e6f48ac74fdcf73e3439874,0.5\n", 2) +
+			"00005c142e6f48ac74fdcf73e3439874,0.6\n00005c142e6f48ac74fdcf73e3439874,0.7\n00005c142e6f48ac74fdcf73e3439874,0.8\n", index.ErrNB101Input},
+		{"stats-records-disagree", `[{"hash": "00005c142e6f48ac74fdcf73e3439874", "computed_stats": {"108": [{"final_test_accuracy": 0.9}]}},
+			{"hash": "00005c142e6f48ac74fdcf73e3439874", "computed_stats": {"108": [{"final_test_accuracy": 0.8}]}}]`, ErrDuplicate},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			p := filepath.Join(dir, test.name+".csv")
 			os.WriteFile(p, []byte(test.content), 0o644)
 			before := storeSnapshot(t, st.Dir())
-			if _, err := IngestNB101Partial(context.Background(), st, p, nil); !errors.Is(err, test.want) {
+			_, err := IngestNB101Partial(context.Background(), st, p, nil)
+			if !errors.Is(err, test.want) {
 				t.Fatalf("err = %v, want %v", err, test.want)
+			}
+			if (test.want == index.ErrNB101Input || test.want == ErrDuplicate) && !strings.Contains(err.Error(), "00005c142e6f48ac74fdcf73e3439874") {
+				t.Fatalf("err = %v: does not name the cell", err)
+			}
+			if !strings.Contains(err.Error(), p) {
+				t.Fatalf("err = %v: does not name the file", err)
 			}
 			if after := storeSnapshot(t, st.Dir()); !mapsEqual(before, after) {
 				t.Fatal("store changed")
+			}
+		})
+	}
+}
+
+// TestPartialDuplicateRule: rows of one cell at one budget are its repeats
+// in file order, an identical row counting once; a stats record listed
+// twice with the same values counts once.
+func TestPartialDuplicateRule(t *testing.T) {
+	const cell = "00005c142e6f48ac74fdcf73e3439874"
+	for _, tc := range []struct {
+		name, content string
+		want          []float64 // final_validation_accuracy of the repeats at 108 epochs
+	}{
+		{"rows.csv", "hash,val_acc_108\n" + cell + ",0.5\n" + cell + ",0.5\n" + cell + ",0.6\n" + cell + ",0.5\n", []float64{0.5, 0.6}},
+		{"records.json", `[{"hash": "` + cell + `", "computed_stats": {"108": [{"final_validation_accuracy": 0.7}]}},
+			{"hash": "` + cell + `", "computed_stats": {"108": [{"final_validation_accuracy": 0.7}]}}]`, []float64{0.7}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := index.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			p := filepath.Join(t.TempDir(), tc.name)
+			os.WriteFile(p, []byte(tc.content), 0o644)
+			if _, err := IngestNB101Partial(context.Background(), st, p, nil); err != nil {
+				t.Fatal(err)
+			}
+			tab, err := st.NB101Table()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, _ := nb101.ParseHash(cell)
+			s, err := tab.GetMetricsFromHash(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []float64
+			for _, r := range s.Computed(108) {
+				got = append(got, r[index.FinalValidationAccuracy])
+			}
+			if !slices.Equal(got, tc.want) || tab.Len() != 1 {
+				t.Fatalf("repeats %v (%d cells), want %v", got, tab.Len(), tc.want)
 			}
 		})
 	}

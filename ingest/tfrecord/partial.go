@@ -27,8 +27,12 @@ const (
 	KindPartialColumnar = "nb101-partial-columnar-json"
 )
 
-// ErrPartial marks a partial table that cannot be imported.
-var ErrPartial = errors.New("tfrecord: bad NB101 partial table")
+// ErrPartial marks a partial table that cannot be imported; ErrDuplicate
+// (which wraps it) one that lists a cell twice with different values.
+var (
+	ErrPartial   = errors.New("tfrecord: bad NB101 partial table")
+	ErrDuplicate = fmt.Errorf("%w: duplicate cell", ErrPartial)
+)
 
 // IngestNB101Partial imports a partial NB101 table keyed by module hash into
 // the store as a partial table (index.Store.NB101TableRole). Formats:
@@ -52,6 +56,12 @@ var ErrPartial = errors.New("tfrecord: bad NB101 partial table")
 //     without epochs ("final_training_time") is taken at 108 epochs.
 //
 // Each value is one repeat (repeat 0 unless a stats record lists several).
+// Duplicates: rows of one cell at one budget are its repeats in file order,
+// a row identical to an earlier one counting once (query logs list a cell
+// many times; the first row's parameter count is the cell's, as the
+// official API has one); a cell with more than 3 distinct runs at a budget,
+// or in two stats records that disagree, is an error naming the line or
+// record and the hash (ErrDuplicate for the latter).
 // Cells without a matrix in the file get the enumerated representative
 // (nb101.Lookup, which enumerates the space on first use, ~5 s); a given
 // matrix must hash to its key. Errors leave the store unchanged.
@@ -310,7 +320,10 @@ func jsonOffset(err error) int64 {
 }
 
 func addStats(ctx context.Context, b *index.NB101Builder, path string, recs []statsRecord) error {
-	seen := map[nb101.Hash]bool{}
+	// A cell listed twice (e.g. the best cell at two budgets) counts once
+	// if both records agree; a stats record holds every repeat of its cell,
+	// so two that disagree cannot both be right and are refused.
+	seen := map[nb101.Hash]int{}
 	for i, rec := range recs {
 		fail := func(field string, err error) error {
 			return &RecordError{File: path, Record: int64(i), Offset: -1, Field: field, Err: err}
@@ -322,10 +335,13 @@ func addStats(ctx context.Context, b *index.NB101Builder, path string, recs []st
 		if err != nil {
 			return fail("hash", fmt.Errorf("%w: %v", ErrPartial, err))
 		}
-		if seen[h] {
-			continue // the same cell listed twice (e.g. best at two budgets)
+		if j, dup := seen[h]; dup {
+			if !sameStats(recs[j], rec) {
+				return fail("hash", fmt.Errorf("%w: cell %s listed twice with different values (records %d and %d)", ErrDuplicate, h, j, i))
+			}
+			continue
 		}
-		seen[h] = true
+		seen[h] = i
 		var spec nb101.Spec
 		if rec.Adjacency != nil {
 			if spec, err = nb101.NewSpec(rec.Adjacency, rec.Operations); err != nil {
@@ -363,6 +379,14 @@ func addStats(ctx context.Context, b *index.NB101Builder, path string, recs []st
 		}
 	}
 	return nil
+}
+
+// sameStats reports whether two stats records of one cell agree (the
+// fields nbquery reads; JSON encodes maps in key order).
+func sameStats(a, b statsRecord) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return bytes.Equal(ja, jb)
 }
 
 // partialJSONObject handles an object of stats records or a columnar object.
