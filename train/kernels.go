@@ -202,6 +202,9 @@ func im2col[T float](g *convGeom, x, col []T) {
 					clear(r[:xlo])
 					clear(r[xhi:])
 					ix := xlo*g.SW - g.PW + j*g.DW
+					if xhi <= xlo {
+						continue // the tap lies in the padding (kernel wider than the padded input)
+					}
 					if g.SW == 1 {
 						copy(r[xlo:xhi], xr[ix:])
 						continue
@@ -335,6 +338,9 @@ func depthwiseForward[T float](g *convGeom, x, w, y []T) {
 						iy := oy*g.SH - g.PH + i*g.DH
 						xr, yr := xc[iy*g.W:][:g.W], yc[oy*g.Wo:][:g.Wo]
 						ix := xlo*g.SW - g.PW + j*g.DW
+						if xhi <= xlo {
+							break // the tap lies in the padding for every output column
+						}
 						if g.SW == 1 {
 							xs := xr[ix : ix+xhi-xlo]
 							ys := yr[xlo:xhi]

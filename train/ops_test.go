@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -98,6 +99,10 @@ func TestConvGradients(t *testing.T) {
 		{"dw_k5s2p2", 2, 2, 5, 2, 2, 1, 7, true},
 		{"dw_k3d2p2", 2, 2, 3, 1, 2, 2, 6, true},
 		{"dw_k3s2d2p2", 2, 2, 3, 2, 2, 2, 7, true},
+		// Inputs narrower than the kernel: some taps lie wholly in the padding.
+		{"dw_k5s1p2_1x2", 2, 2, 5, 1, 2, 1, 1, true},
+		{"dw_k5s2p2_2x3", 2, 2, 5, 2, 2, 1, 2, true},
+		{"k5s1p2_1x2", 2, 3, 5, 1, 2, 1, 1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			gradCheck(t, 1, 1e-6, func(g *G.ExprGraph, rng *rand.Rand) (*G.Node, []*G.Node) {
@@ -166,10 +171,16 @@ func TestConvForwardReference(t *testing.T) {
 		{"conv_k1", 1, 1, 0, 1, false},
 		{"dw_k3s1p1", 3, 1, 1, 1, true},
 		{"dw_k5s2p2d2", 5, 2, 4, 2, true},
+		{"dw_k5s1p2_tiny", 5, 1, 2, 1, true},
+		{"dw_k5s2p2_tiny", 5, 2, 2, 1, true},
+		{"conv_k5s1p2_tiny", 5, 1, 2, 1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, 4))
 			B, C, H, W, Cout := 2, 3, 9, 8, 4
+			if strings.HasSuffix(tc.name, "_tiny") {
+				H, W = 2, 1 // narrower than the kernel
+			}
 			if tc.depthwise {
 				Cout = C
 			}

@@ -1,0 +1,205 @@
+package train
+
+// MobileNetV2 networks of the Single-Path NAS space (space/mbv2): the
+// supernet (superkernels in the 20 searched layers, with the latency term)
+// and discrete child networks, over shared params like the NB201 builder.
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/nbquery/nbquery/space/mbv2"
+)
+
+// mbSpec describes an MBV2 network: a supernet when Arch is nil.
+type mbSpec struct {
+	Macro            mbv2.Macro
+	Arch             *mbv2.Arch
+	InC, H, W, Class int
+	Latency          *LatencyTable // supernet: the runtime model (nil = no latency term)
+}
+
+// mbModel is a compiled MBV2 graph.
+type mbModel struct {
+	model
+	ce      *G.Node      // cross-entropy part of the loss
+	runtime *G.Node      // supernet with a latency table: predicted runtime
+	lambda  *tensor.Dense // (1): the latency coefficient, written before a step
+	drop    *tensor.Dense // (20·3): warm-up dropout multipliers (1 = off)
+	layers  []superLayer  // supernet: decisions of the 20 searched layers
+	thresh  []*G.Node     // supernet: threshold parameters
+}
+
+// scalarIn returns a (1)-tensor input node (value v) and a scalar view.
+func scalarIn(g *G.ExprGraph, dt tensor.Dtype, name string, n int, v float64) (*G.Node, *tensor.Dense) {
+	t := tensor.New(tensor.Of(dt), tensor.WithShape(n))
+	setAll(t, v)
+	return G.NewVector(g, dt, G.WithShape(n), G.WithName(name), G.WithValue(t)), t
+}
+
+func setAll(t *tensor.Dense, v float64) {
+	switch d := t.Data().(type) {
+	case []float32:
+		for i := range d {
+			d[i] = float32(v)
+		}
+	case []float64:
+		for i := range d {
+			d[i] = v
+		}
+	}
+}
+
+func setAt(t *tensor.Dense, i int, v float64) {
+	switch d := t.Data().(type) {
+	case []float32:
+		d[i] = float32(v)
+	case []float64:
+		d[i] = v
+	}
+}
+
+func buildMBV2(ps *params, spec mbSpec, batch int, training bool) (*mbModel, error) {
+	if err := spec.Macro.Validate(); err != nil {
+		return nil, fmt.Errorf("train: build: %w", err)
+	}
+	if spec.Arch != nil && !spec.Arch.Valid() {
+		return nil, fmt.Errorf("train: build: invalid mbv2 arch %v", *spec.Arch)
+	}
+	b := &builder{g: G.NewGraph(), ps: ps, training: training, bound: map[string]*G.Node{}}
+	dt := ps.dt
+	fail := func(err error) (*mbModel, error) { return nil, fmt.Errorf("train: build mbv2: %w", err) }
+	x := G.NewTensor(b.g, dt, 4, G.WithShape(batch, spec.InC, spec.H, spec.W), G.WithName("input"),
+		G.WithValue(tensor.New(tensor.Of(dt), tensor.WithShape(batch, spec.InC, spec.H, spec.W))))
+	y := G.NewMatrix(b.g, dt, G.WithShape(batch, spec.Class), G.WithName("onehot"),
+		G.WithValue(tensor.New(tensor.Of(dt), tensor.WithShape(batch, spec.Class))))
+	m := &mbModel{}
+	super := spec.Arch == nil
+	var dropVec *G.Node
+	if super {
+		dropVec, m.drop = scalarIn(b.g, dt, "drop", mbv2.Layers*numDec, 1)
+	}
+	mc := spec.Macro
+	stem := mc.Stem()
+	h, err := b.conv(x, "stem", spec.InC, stem, 3, mc.StemStride, 1)
+	if err != nil {
+		return fail(err)
+	}
+	if h, err = b.batchNorm(h, "stem.bn", stem); err != nil {
+		return fail(err)
+	}
+	if h, err = G.Rectify(h); err != nil {
+		return fail(err)
+	}
+	for i, blk := range mc.Blocks() {
+		name := fmt.Sprintf("b%d", i)
+		switch {
+		case blk.Layer < 0:
+			h, _, err = b.mbconv(h, name, blk, blk.Fixed.Kernel(), blk.Expand, false, [numDec]*G.Node{})
+		case super:
+			var drops [numDec]*G.Node
+			for k := range drops {
+				if drops[k], err = G.Slice(dropVec, G.S(blk.Layer*numDec+k)); err != nil {
+					return fail(err)
+				}
+			}
+			var sl *superLayer
+			h, sl, err = b.mbconv(h, name, blk, 5, 6, true, drops)
+			if err == nil {
+				m.layers = append(m.layers, *sl)
+			}
+		default:
+			op := spec.Arch.Op(blk.Layer)
+			if op == mbv2.Skip {
+				continue // identity (skippable layers are residual)
+			}
+			h, _, err = b.mbconv(h, name, blk, op.Kernel(), op.Expansion(), false, [numDec]*G.Node{})
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+	last := mc.Blocks()[len(mc.Blocks())-1].Out
+	head := mc.Head()
+	if h, err = b.conv(h, "head", last, head, 1, 1, 0); err != nil {
+		return fail(err)
+	}
+	if h, err = b.batchNorm(h, "head.bn", head); err != nil {
+		return fail(err)
+	}
+	if h, err = G.Rectify(h); err != nil {
+		return fail(err)
+	}
+	if h, err = GlobalAvgPool(h); err != nil {
+		return fail(err)
+	}
+	fw := b.param("fc.w", []int{head, spec.Class}, b.uniform(1/math.Sqrt(float64(head))))
+	fb := b.param("fc.b", []int{spec.Class}, b.uniform(1/math.Sqrt(float64(head))))
+	b.flops += float64(head*spec.Class + spec.Class)
+	logits, err := linear(h, fw, fb)
+	if err != nil {
+		return fail(err)
+	}
+	ce, err := crossEntropy(logits, y)
+	if err != nil {
+		return fail(err)
+	}
+	loss := ce
+	if super && spec.Latency != nil {
+		if m.runtime, err = spec.Latency.graph(b.g, dt, m.layers); err != nil {
+			return fail(err)
+		}
+		var lam *G.Node
+		lam, m.lambda = scalarIn(b.g, dt, "lambda", 1, 0)
+		ls, err := G.Sum(lam)
+		if err != nil {
+			return fail(err)
+		}
+		lr, err := G.Log(m.runtime)
+		if err != nil {
+			return fail(err)
+		}
+		term, err := G.Mul(ls, lr)
+		if err != nil {
+			return fail(err)
+		}
+		if loss, err = G.Add(ce, term); err != nil {
+			return fail(err)
+		}
+	}
+	m.model = model{g: b.g, x: x, y: y, logits: logits, loss: loss, batch: batch, flops: b.flops}
+	m.ce = ce
+	for _, n := range b.learn {
+		if isThreshold(n.Name()) {
+			m.thresh = append(m.thresh, n)
+		}
+	}
+	if training {
+		reach := ancestors(b.g, loss)
+		for _, n := range b.learn {
+			if reach[n.ID()] {
+				m.learn = append(m.learn, n)
+			}
+		}
+		if _, err := G.Grad(loss, m.learn...); err != nil {
+			return fail(fmt.Errorf("gradients: %w", err))
+		}
+		m.vm = G.NewTapeMachine(b.g, G.BindDualValues(m.learn...))
+	} else {
+		m.vm = G.NewTapeMachine(b.g)
+	}
+	return m, nil
+}
+
+// isThreshold reports whether a parameter name is a superkernel threshold.
+func isThreshold(name string) bool {
+	for _, s := range decNames {
+		if len(name) > len(s) && name[len(name)-len(s)-1:] == "."+s {
+			return true
+		}
+	}
+	return false
+}
