@@ -214,14 +214,14 @@ func (t *LatencyTable) graph(g *G.ExprGraph, dt tensor.Dtype, layers []superLaye
 
 // MeasureConfig sets up MeasureLatency.
 type MeasureConfig struct {
-	Macro      mbv2.Macro
-	InC, H, W  int
-	Classes    int
-	Batch      int // images per forward pass (default 1)
-	Repeats    int // timed forward passes per option (default 20); the median is kept
-	Warmup     int // untimed passes first (default 3)
-	Device     string
-	Seed       uint64
+	Macro     mbv2.Macro
+	InC, H, W int
+	Classes   int
+	Batch     int // images per forward pass (default 1)
+	Repeats   int // timed forward passes per option (default 20); the median is kept
+	Warmup    int // untimed passes first (default 3)
+	Device    string
+	Seed      uint64
 }
 
 // segmentTime builds a float32 eval graph of build(builder, input) on an

@@ -25,8 +25,8 @@ type mbSpec struct {
 // mbModel is a compiled MBV2 graph.
 type mbModel struct {
 	model
-	ce      *G.Node      // cross-entropy part of the loss
-	runtime *G.Node      // supernet with a latency table: predicted runtime
+	ce      *G.Node       // cross-entropy part of the loss
+	runtime *G.Node       // supernet with a latency table: predicted runtime
 	lambda  *tensor.Dense // (1): the latency coefficient, written before a step
 	drop    *tensor.Dense // (20·3): warm-up dropout multipliers (1 = off)
 	layers  []superLayer  // supernet: decisions of the 20 searched layers
