@@ -10,6 +10,12 @@ DATA      ?= $(or $(NBQUERY_DATA),../shared/data)
 STORE     ?= out/store
 OUT       ?= out/demo
 TAGS      ?=
+# The light build (bin/nbquery, the query path): without the heavy commands
+# (nbquery_light), statically linked with the pure-Go resolver (netgo: cgo's
+# dynamic loader costs every process about half a millisecond), with
+# arrow-go's JSON on the standard library (arrow_json_stdlib: one package
+# initialisation less). deps_test.go and the cmd/nbquery tests read this line.
+LIGHT_TAGS ?= nbquery_light netgo arrow_json_stdlib
 
 testflags :=
 
@@ -21,7 +27,7 @@ all:
 build:
 	# bin/nbquery is the light build (the query path); it runs bin/nbquery-full,
 	# the full build, for ingest, train, experiment, predictors and space.
-	$(GO) build -tags 'nbquery_light $(TAGS)' -ldflags "-X main.commit=$$(git rev-parse --short=12 HEAD 2>/dev/null)" -o bin/nbquery ./cmd/nbquery
+	$(GO) build -tags '$(LIGHT_TAGS) $(TAGS)' -ldflags "-X main.commit=$$(git rev-parse --short=12 HEAD 2>/dev/null)" -o bin/nbquery ./cmd/nbquery
 	$(GO) build -tags '$(TAGS)' -ldflags "-X main.commit=$$(git rev-parse --short=12 HEAD 2>/dev/null)" -o bin/nbquery-full ./cmd/nbquery
 
 .PHONY: test

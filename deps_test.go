@@ -5,12 +5,11 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/nbquery/nbquery/internal/shared"
 )
 
 const module = "github.com/nbquery/nbquery"
-
-// lightTags are the build tags of the light build (Makefile: make build).
-const lightTags = "nbquery_light"
 
 // allowed lists, for each package of the module, the module packages it may
 // import (directly or not): cmd -> {experiment, weaknas, search, executor -> train} ->
@@ -177,10 +176,11 @@ func TestNoMathRandV1(t *testing.T) {
 // nbquery_light ./cmd/nbquery, installed as bin/nbquery) free of the
 // libraries whose linking and initialisation every query would pay: the
 // trainer, plotting, predictors and ingest parsers, the catalogue (Badger
-// with its protobuf, compression and telemetry packages) and the HTTP
-// server.
+// with its protobuf, compression and telemetry packages), the HTTP
+// server, cgo (a dynamically linked binary pays the loader on every run)
+// and arrow-go's optional JSON library.
 func TestLightBuildDeps(t *testing.T) {
-	out, err := exec.Command("go", "list", "-tags", lightTags, "-deps", "./cmd/nbquery").Output()
+	out, err := exec.Command("go", "list", "-tags", shared.LightTags(t), "-deps", "./cmd/nbquery").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
@@ -191,7 +191,8 @@ func TestLightBuildDeps(t *testing.T) {
 	for _, d := range deps {
 		for _, banned := range []string{"gorgonia.org/", "gonum.org/v1/plot", "github.com/awalterschulze/gographviz",
 			module + "/train", module + "/experiment", module + "/predictors", module + "/ingest", module + "/search", module + "/weaknas",
-			"github.com/dgraph-io/badger", "google.golang.org/protobuf", "go.opentelemetry.io/", module + "/catalog", module + "/server", "net/http"} {
+			"github.com/dgraph-io/badger", "google.golang.org/protobuf", "go.opentelemetry.io/", module + "/catalog", module + "/server", "net/http",
+			"runtime/cgo", "github.com/goccy/go-json"} {
 			if strings.HasPrefix(d, banned) {
 				t.Errorf("the light build links %s: give the cmd/nbquery file that imports it //go:build !nbquery_light and a stub in lab_light.go", d)
 			}

@@ -19,7 +19,7 @@ import (
 func buildPair(t *testing.T, dir string) (light, full string) {
 	t.Helper()
 	light, full = filepath.Join(dir, "nbquery"), filepath.Join(dir, "nbquery-full")
-	for _, b := range [][]string{{"-tags", "nbquery_light", "-o", light}, {"-o", full}} {
+	for _, b := range [][]string{{"-tags", shared.LightTags(t), "-o", light}, {"-o", full}} {
 		c := exec.Command("go", append(append([]string{"build"}, b...), "./cmd/nbquery")...)
 		c.Dir = shared.ModuleRoot()
 		if out, err := c.CombinedOutput(); err != nil {
