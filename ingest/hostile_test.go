@@ -8,11 +8,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/metrics"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -151,35 +147,8 @@ func TestHostileCorpus(t *testing.T) {
 	}
 }
 
-// peakUse runs fn and returns its wall time and the peak Go heap above the
-// heap at the start (sampled every 100 µs).
-func peakUse(fn func()) (time.Duration, int64) {
-	runtime.GC()
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	read := func() int64 { metrics.Read(s); return int64(s[0].Value.Uint64()) }
-	base := read()
-	var peak atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Microsecond):
-				if v := read(); v > peak.Load() {
-					peak.Store(v)
-				}
-			}
-		}
-	})
-	start := time.Now()
-	fn()
-	d := time.Since(start)
-	close(stop)
-	wg.Wait()
-	return d, max(0, peak.Load()-base)
-}
+// peakUse runs fn and returns its wall time and peak Go heap.
+func peakUse(fn func()) (time.Duration, int64) { return shared.PeakHeap(fn) }
 
 type hostileCase struct {
 	name    string

@@ -137,7 +137,6 @@ func IngestNB101With(ctx context.Context, st *index.Store, path string, opt Opti
 			}
 		}
 	})
-	seen := make(map[nb101.Hash]struct{}, 1<<19)
 	var batch []check
 	finish := func() error {
 		if batch != nil {
@@ -159,6 +158,7 @@ func IngestNB101With(ctx context.Context, st *index.Store, path string, opt Opti
 			err = &RecordError{File: path, Record: n, Offset: off, Field: FieldMetrics,
 				Err: fmt.Errorf("%w: %d evaluation_data entries, want 3 (start, halfway, final)", ErrProto, len(row.Metrics.Evals))}
 		}
+		before := b.Len()
 		if err == nil {
 			h, f := row.Metrics.Evals[1], row.Metrics.Evals[2]
 			run = index.NB101Run{h.TrainingTime, h.TrainAccuracy, h.ValidationAccuracy, h.TestAccuracy,
@@ -172,8 +172,7 @@ func IngestNB101With(ctx context.Context, st *index.Store, path string, opt Opti
 			finish()
 			return res, err
 		}
-		if _, dup := seen[row.Hash]; !dup {
-			seen[row.Hash] = struct{}{}
+		if b.Len() > before { // a new cell
 			n, off := rr.R.Record()
 			if !opt.SkipHashCheck {
 				batch = append(batch, check{row.Hash, row.Spec, n, off})
@@ -191,7 +190,7 @@ func IngestNB101With(ctx context.Context, st *index.Store, path string, opt Opti
 			}
 			if progress != nil && res.Records%250000 == 0 {
 				off := rr.R.Offset()
-				fmt.Fprintf(progress, "nb101: %d records, %d cells, %.0f/%.0f MB (%.0f MB/s)\n", res.Records, len(seen),
+				fmt.Fprintf(progress, "nb101: %d records, %d cells, %.0f/%.0f MB (%.0f MB/s)\n", res.Records, b.Len(),
 					float64(off)/1e6, float64(fi.Size())/1e6, float64(off)/1e6/time.Since(start).Seconds())
 			}
 		}
@@ -199,7 +198,7 @@ func IngestNB101With(ctx context.Context, st *index.Store, path string, opt Opti
 	if err := finish(); err != nil {
 		return res, err
 	}
-	res.Bytes, res.Cells = rr.R.Offset(), len(seen)
+	res.Bytes, res.Cells = rr.R.Offset(), b.Len()
 	src := index.Source{Path: path, Kind: KindTFRecord, SHA256: hex.EncodeToString(sum.Sum(nil)), Size: fi.Size()}
 	res.SHA256 = src.SHA256
 	if err := checkOfficial(path, src.SHA256, res.Records, opt.Force); err != nil {
