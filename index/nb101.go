@@ -371,6 +371,20 @@ func (t *NB101Table) Has(m NB101Metric, epochs int) bool {
 	return bi >= 0 && m < NumNB101Metrics && t.present[m][bi]
 }
 
+// Columns lists the statistics the table records, as "metric@epochs"
+// (e.g. "final_test_accuracy@108"), by budget, then in NB101Metric order.
+func (t *NB101Table) Columns() []string {
+	var out []string
+	for bi, e := range NB101Epochs {
+		for m := range NumNB101Metrics {
+			if t.present[m][bi] {
+				out = append(out, m.String()+"@"+strconv.Itoa(e))
+			}
+		}
+	}
+	return out
+}
+
 // Run returns one repeat of a row at a budget.
 func (t *NB101Table) Run(row, epochs, repeat int) (NB101Run, error) {
 	var r NB101Run

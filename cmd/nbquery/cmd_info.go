@@ -57,20 +57,16 @@ func runInfo(ctx context.Context, opts *globalOptions, keys bool, w io.Writer) e
 		if opts.structured() {
 			var o jsonObject
 			o.add("bench", name)
-			n := b.Len()
+			n, ks := b.Len(), benchKeys(b)
 			if name == index.NB101 {
 				if t, err := st.NB101Table(); err == nil {
-					n = t.Len() // the merged table's cells
+					n, ks = t.Len(), t.Columns() // the merged table's cells and statistics
 				}
 			}
 			o.add("architectures", n)
-			o.add("columns", len(b.Keys()))
+			o.add("columns", len(ks))
 			o.add("sources", srcs)
 			if keys {
-				ks := []string{}
-				for _, k := range b.Keys() {
-					ks = append(ks, k.String())
-				}
 				o.add("keys", ks)
 			}
 			if err := rw.object(&o); err != nil {
@@ -79,6 +75,7 @@ func runInfo(ctx context.Context, opts *globalOptions, keys bool, w io.Writer) e
 			continue
 		}
 		head := fmt.Sprintf("%d architectures, %d columns", b.Len(), len(b.Keys()))
+		var nbCols []string // the NB101 table's statistics (metric@epochs)
 		if name == index.NB101 {
 			var parts []string
 			for _, role := range st.NB101Roles() {
@@ -87,8 +84,12 @@ func runInfo(ctx context.Context, opts *globalOptions, keys bool, w io.Writer) e
 				}
 			}
 			head = strings.Join(parts, ", ")
-			if t, err := st.NB101Table(); err == nil && len(parts) > 1 {
-				head += fmt.Sprintf(" (%d distinct cells, merged)", t.Len())
+			if t, err := st.NB101Table(); err == nil {
+				if len(parts) > 1 {
+					head += fmt.Sprintf(" (%d distinct cells, merged)", t.Len())
+				}
+				nbCols = t.Columns()
+				head += fmt.Sprintf(", %d columns", len(nbCols))
 			}
 		}
 		fmt.Fprintf(w, "%s: %s, %d sources\n", name, head, len(srcs))
@@ -101,6 +102,9 @@ func runInfo(ctx context.Context, opts *globalOptions, keys bool, w io.Writer) e
 		if keys {
 			for _, k := range b.Keys() {
 				fmt.Fprintf(w, "  %s  epochs %v\n", k, compactEpochs(b.Epochs(k)))
+			}
+			for _, c := range nbCols {
+				fmt.Fprintf(w, "  %s\n", c)
 			}
 		}
 	}
@@ -130,6 +134,15 @@ func runInfo(ctx context.Context, opts *globalOptions, keys bool, w io.Writer) e
 		return rw.close()
 	}
 	return nil
+}
+
+// benchKeys lists a benchmark's stored column keys as strings.
+func benchKeys(b *index.Bench) []string {
+	ks := []string{}
+	for _, k := range b.Keys() {
+		ks = append(ks, k.String())
+	}
+	return ks
 }
 
 func compactEpochs(e []int) string {

@@ -41,6 +41,12 @@ func ingestNB101(ctx context.Context, st *index.Store, path string, o ingest.Opt
 		out.Unchanged = true
 		return out, nil
 	}
+	if err == nil && res.Role != "" {
+		// Columns: the statistics the new table records (metric@epochs).
+		if t, terr := st.NB101TableRole(res.Role); terr == nil {
+			out.Columns = len(t.Columns())
+		}
+	}
 	return out, err
 }
 
