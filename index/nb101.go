@@ -371,6 +371,31 @@ func (t *NB101Table) Has(m NB101Metric, epochs int) bool {
 	return bi >= 0 && m < NumNB101Metrics && t.present[m][bi]
 }
 
+// KnownSpec returns the matrix the store's NB101 tables (as they were when
+// the builder first asked) record for h, checked to hash to h, so that a
+// partial table that gives cells only by hash need not enumerate the space
+// for cells the store already holds.
+func (b *NB101Builder) KnownSpec(h nb101.Hash) (nb101.Spec, bool) {
+	if !b.knownRead {
+		b.knownRead = true
+		if t, err := b.st.NB101Table(); err == nil {
+			b.known = t
+		}
+	}
+	if b.known == nil {
+		return nb101.Spec{}, false
+	}
+	row, ok := b.known.Row(h)
+	if !ok {
+		return nb101.Spec{}, false
+	}
+	s := b.known.Spec(row)
+	if s.Hash() != h {
+		return nb101.Spec{}, false
+	}
+	return s, true
+}
+
 // Columns lists the statistics the table records, as "metric@epochs"
 // (e.g. "final_test_accuracy@108"), by budget, then in NB101Metric order.
 func (t *NB101Table) Columns() []string {

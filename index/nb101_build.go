@@ -36,6 +36,9 @@ type NB101Builder struct {
 	runs    [len(NB101Epochs)][][]float64 // [budget][chunk]: nb101BudgetWidth per cell, nil until used
 	present [NumNB101Metrics][len(NB101Epochs)]bool
 	done    bool
+
+	known     *NB101Table // the store's merged NB101 table (KnownSpec)
+	knownRead bool
 }
 
 // nb101ChunkRows is the number of cells per chunk of a budget's runs.

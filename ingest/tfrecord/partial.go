@@ -62,9 +62,10 @@ var (
 // official API has one); a cell with more than 3 distinct runs at a budget,
 // or in two stats records that disagree, is an error naming the line or
 // record and the hash (ErrDuplicate for the latter).
-// Cells without a matrix in the file get the enumerated representative
-// (nb101.Lookup, which enumerates the space on first use, ~5 s); a given
-// matrix must hash to its key. Errors leave the store unchanged.
+// Cells without a matrix in the file get the matrix the store's NB101
+// tables already record for them (index.NB101Builder.KnownSpec), else the
+// enumerated representative (nb101.Lookup, which enumerates the space on
+// first use, ~5 s); a given matrix must hash to its key. Errors leave the store unchanged.
 func IngestNB101Partial(ctx context.Context, st *index.Store, path string, progress io.Writer) (Result, error) {
 	start := time.Now()
 	var res Result
@@ -73,6 +74,17 @@ func IngestNB101Partial(ctx context.Context, st *index.Store, path string, progr
 		return res, fmt.Errorf("tfrecord: ingest %s: %w", path, err)
 	}
 	defer unlock()
+	// Re-running an ingest costs one hash of the file, not a parse (and
+	// not the enumeration of the space for cells without a matrix): the
+	// kind follows from the bytes, so any partial kind of that digest is it.
+	if fi, err := os.Stat(path); err == nil {
+		for _, k := range []string{KindPartialCSV, KindPartialStats, KindPartialColumnar} {
+			if sum, err := alreadyIngested(st, path, k, fi.Size()); err != nil {
+				res.SHA256 = sum
+				return res, err
+			}
+		}
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return res, fmt.Errorf("tfrecord: %w", err)
@@ -195,7 +207,12 @@ func cell(rec []string, i int) string {
 	return strings.TrimSpace(rec[i])
 }
 
-func lookupSpec(h nb101.Hash) (nb101.Spec, error) {
+// lookupSpec returns the matrix of a cell the file gives only by hash: the
+// one the store records for it, else the enumerated representative.
+func lookupSpec(b *index.NB101Builder, h nb101.Hash) (nb101.Spec, error) {
+	if s, ok := b.KnownSpec(h); ok {
+		return s, nil
+	}
 	s, ok := nb101.Lookup(h)
 	if !ok {
 		return s, fmt.Errorf("%w: %s is not a cell of the NAS-Bench-101 space", ErrHash, h)
@@ -259,7 +276,7 @@ func partialCSV(ctx context.Context, b *index.NB101Builder, path string, data []
 		if err != nil {
 			return fail(header[hashCol], fmt.Errorf("%w: %v", ErrPartial, err))
 		}
-		spec, err := lookupSpec(h)
+		spec, err := lookupSpec(b, h)
 		if err != nil {
 			return fail(header[hashCol], err)
 		}
@@ -350,7 +367,7 @@ func addStats(ctx context.Context, b *index.NB101Builder, path string, recs []st
 			if spec.Hash() != h {
 				return fail("hash", fmt.Errorf("%w: stored %s, the cell hashes to %s", ErrHash, h, spec.Hash()))
 			}
-		} else if spec, err = lookupSpec(h); err != nil {
+		} else if spec, err = lookupSpec(b, h); err != nil {
 			return fail("hash", err)
 		}
 		params := int64(-1)
@@ -455,7 +472,7 @@ func partialJSONObject(ctx context.Context, b *index.NB101Builder, path string, 
 		if err != nil {
 			return "", fail("key", fmt.Errorf("%w: %v", ErrPartial, err))
 		}
-		spec, err := lookupSpec(h)
+		spec, err := lookupSpec(b, h)
 		if err != nil {
 			return "", fail("key", err)
 		}
