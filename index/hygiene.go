@@ -189,32 +189,44 @@ func (s *Store) Verify() ([]Problem, error) {
 // GC removes, under the writer lock, what no manifest references: temp
 // files of writers that died (a live writer holds a lock on its temp file)
 // and segment, arch-list and NB101 files that are unreferenced or were
-// superseded. It returns the removed paths, relative to the store.
-func (s *Store) GC() ([]string, error) {
+// superseded. The latter are kept while another process has the store open
+// (a reader that read an older manifest may map them later); a GC after
+// the last reader closed removes them.
+func (s *Store) GC() (GCResult, error) {
 	if _, err := os.Stat(s.dir); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return GCResult{}, nil
 	}
-	unlock, removed, err := s.lockGC()
+	unlock, res, err := s.lockGC()
 	if err != nil {
-		return nil, err
+		return GCResult{}, err
 	}
 	unlock()
-	return removed, nil
+	return res, nil
+}
+
+// GCResult lists what a GC removed and the unreferenced files it kept
+// because other processes have the store open, relative to the store.
+type GCResult struct {
+	Removed, Kept []string
 }
 
 // gcLocked is GC's work; the caller holds the writer lock.
-func (s *Store) gcLocked() ([]string, error) {
+func (s *Store) gcLocked() (GCResult, error) {
+	var res GCResult
 	if err := s.reloadManifest(); err != nil {
-		return nil, err
+		return res, err
 	}
 	refs := map[string]bool{}
 	for _, rel := range referenced(s.m, s.dir) {
 		refs[rel] = true
 	}
-	var removed []string
+	// Unreferenced data files may be superseded ones that a reader opened
+	// before the commit still maps later: remove them only when no other
+	// reader is open.
+	alone := s.noOtherReaders()
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
-		return nil, fmt.Errorf("index: gc: %w", err)
+		return res, fmt.Errorf("index: gc: %w", err)
 	}
 	try := func(rel string) {
 		if isTemp(filepath.Base(rel)) {
@@ -223,9 +235,12 @@ func (s *Store) gcLocked() ([]string, error) {
 			}
 		} else if refs[rel] || !isDataFile(filepath.Base(rel)) {
 			return
+		} else if !alone {
+			res.Kept = append(res.Kept, rel)
+			return
 		}
 		if os.Remove(filepath.Join(s.dir, rel)) == nil {
-			removed = append(removed, rel)
+			res.Removed = append(res.Removed, rel)
 		}
 	}
 	for _, e := range entries {
@@ -233,7 +248,7 @@ func (s *Store) gcLocked() ([]string, error) {
 		case e.IsDir() && e.Name() != catalogDir:
 			sub, err := os.ReadDir(filepath.Join(s.dir, e.Name()))
 			if err != nil {
-				return removed, fmt.Errorf("index: gc: %w", err)
+				return res, fmt.Errorf("index: gc: %w", err)
 			}
 			for _, f := range sub {
 				if f.Type().IsRegular() {
@@ -244,7 +259,7 @@ func (s *Store) gcLocked() ([]string, error) {
 			try(e.Name())
 		}
 	}
-	return removed, nil
+	return res, nil
 }
 
 // isTemp matches the temp files of WriteFileAtomic and segment writers.
@@ -272,3 +287,46 @@ func unlockedFile(path string) bool {
 
 // lockTemp marks a temp file as owned by a live writer until it is closed.
 func lockTemp(f *os.File) { syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) }
+
+// readersName is the file on which every open Store holds a shared lock.
+const readersName = "READERS"
+
+// registerReader takes a shared lock on READERS, creating it if the store
+// exists and is writable; it returns nil (unregistered) if it cannot.
+func registerReader(dir string) *os.File {
+	path := filepath.Join(dir, readersName)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		f, err = os.OpenFile(path, os.O_CREATE|os.O_RDONLY|syscall.O_NOFOLLOW, 0o644)
+	}
+	if err != nil {
+		return nil
+	}
+	if syscall.Flock(int(f.Fd()), syscall.LOCK_SH) != nil {
+		f.Close()
+		return nil
+	}
+	return f
+}
+
+// noOtherReaders reports whether no other open Store (in this or another
+// process) holds READERS. The caller holds the writer lock. This Store's
+// own shared lock is converted to exclusive for the test and back.
+func (s *Store) noOtherReaders() bool {
+	if s.readers == nil {
+		f := registerReader(s.dir) // shared, then converted below
+		if f == nil {
+			return false
+		}
+		defer f.Close()
+		return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
+	}
+	fd := int(s.readers.Fd())
+	if syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		// A failed conversion may have dropped the shared lock.
+		syscall.Flock(fd, syscall.LOCK_SH)
+		return false
+	}
+	syscall.Flock(fd, syscall.LOCK_SH)
+	return true
+}

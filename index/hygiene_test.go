@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -136,11 +137,11 @@ func TestGC(t *testing.T) {
 	}
 	defer live.Close()
 	lockTemp(live)
-	removed, err := st.GC()
+	res, err := st.GC()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(removed) != 2 {
+	if removed := res.Removed; len(removed) != 2 {
 		t.Fatalf("removed %v, want the dead temp file and the orphan", removed)
 	}
 	for _, p := range []string{live.Name(), segFile(t, st)} {
@@ -150,5 +151,75 @@ func TestGC(t *testing.T) {
 	}
 	if probs, err := st.Verify(); err != nil || len(probs) != 0 {
 		t.Fatalf("verify after gc: %v %v", probs, err)
+	}
+}
+
+// TestGCKeepsWhatReadersMayMap: a table superseded by a newer one stays
+// while a reader that opened the store before the commit is still open
+// (it maps the table it read in its manifest, lazily), and goes at the
+// first GC after that reader closed.
+func TestGCKeepsWhatReadersMayMap(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	cells := nb101TestCells(t)
+	commit := func(sha string, base float64) string {
+		st, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		b := st.NewNB101Builder()
+		for i, c := range cells {
+			if err := b.Add(c.Hash, c.Spec, 1, 108, testRun(base+float64(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := b.Commit(Source{Path: sha + ".tfrecord", Kind: "nb101-tfrecord", SHA256: strings.Repeat(sha, 64)}); err != nil {
+			t.Fatal(err)
+		}
+		f, _ := st.ExtraFile(NB101, "table")
+		return f
+	}
+	old := commit("a", 10)
+	reader, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	if now := commit("b", 20); now == old {
+		t.Fatal("the second table did not supersede the first")
+	}
+	// A GC by another process (a Store of its own, registered as a
+	// reader too) while the reader is open keeps the old table.
+	gc := func() GCResult {
+		st, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		res, err := st.GC()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	want := []string{filepath.Join(NB101, "nb101-0001-aaaaaaaaaaaa.arrow"), filepath.Join(NB101, "nb101-0001-aaaaaaaaaaaa.dir")}
+	if res := gc(); len(res.Removed) != 0 || !slices.Equal(res.Kept, want) {
+		t.Fatalf("GC removed %v and kept %v while a reader of the old manifest was open, want %v kept", res.Removed, res.Kept, want)
+	}
+	tab, err := reader.NB101Table()
+	if err != nil {
+		t.Fatalf("reader of the old manifest: %v", err)
+	}
+	row, _ := tab.Row(cells[0].Hash)
+	if r, err := tab.Run(row, 108, 0); err != nil || r != *testRun(10) {
+		t.Fatalf("reader of the old manifest reads %v %v, want the first table's values", r, err)
+	}
+	reader.Close()
+	removed := gc().Removed
+	if !slices.Equal(removed, want) {
+		t.Fatalf("GC after the reader closed removed %v, want %v", removed, want)
+	}
+	if _, err := os.Stat(old); err == nil {
+		t.Fatal("the superseded table is still there")
 	}
 }

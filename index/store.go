@@ -39,6 +39,12 @@ type Store struct {
 	wheld    int
 	wunlock  func()
 	lockWait func()
+
+	// readers holds a shared lock on READERS from before the manifest was
+	// read until Close: GC keeps superseded files while any reader holds
+	// one (hygiene.go). nil where the store did not exist at Open or
+	// READERS could not be opened.
+	readers *os.File
 }
 
 // manifest lists the live files of every benchmark. It is the only file a
@@ -91,24 +97,29 @@ func DefaultDir() string {
 // created only when the first segment is committed.
 func Open(dir string) (*Store, error) {
 	s := &Store{dir: dir, benches: map[string]*Bench{}}
+	s.readers = registerReader(dir) // before the manifest is read
 	b, err := os.ReadFile(filepath.Join(dir, manifestName))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		s.m = manifest{Version: SchemaVersion, Benches: map[string]*benchManifest{}}
 		return s, nil
 	case err != nil:
+		s.Close()
 		return nil, fmt.Errorf("index: open %s: %w", dir, err)
 	}
 	if err := json.Unmarshal(b, &s.m); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("index: %s: %w: %v", filepath.Join(dir, manifestName), ErrCorrupt, err)
 	}
 	if s.m.Version != SchemaVersion {
+		s.Close()
 		return nil, fmt.Errorf("index: %s: %w: store has %d, this build reads %d", dir, ErrSchemaVersion, s.m.Version, SchemaVersion)
 	}
 	if s.m.Benches == nil {
 		s.m.Benches = map[string]*benchManifest{}
 	}
 	if err := checkPaths(s.m); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("index: %s: %w", filepath.Join(dir, manifestName), err)
 	}
 	return s, nil
@@ -129,6 +140,10 @@ func (s *Store) Close() error {
 	}
 	s.maps = nil
 	s.benches = map[string]*Bench{}
+	if s.readers != nil {
+		s.readers.Close() // releases the shared lock
+		s.readers = nil
+	}
 	return first
 }
 
@@ -226,6 +241,12 @@ func (s *Store) Lock(ctx context.Context) (unlock func(), err error) {
 		unlockFile := s.wunlock
 		s.wunlock = func() {
 			if _, err := os.Stat(filepath.Join(s.dir, manifestName)); errors.Is(err, fs.ErrNotExist) {
+				if f := registerReader(s.dir); f != nil {
+					if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+						os.Remove(filepath.Join(s.dir, readersName)) // no reader registered
+					}
+					f.Close()
+				}
 				os.Remove(filepath.Join(s.dir, "LOCK"))
 				os.Remove(s.dir) // only if empty
 			}
@@ -279,25 +300,25 @@ func (s *Store) lock() (func(), error) {
 	return unlock, err
 }
 
-// lockGC is lock that also returns what the garbage collection removed.
-func (s *Store) lockGC() (func(), []string, error) {
+// lockGC is lock that also returns what the garbage collection did.
+func (s *Store) lockGC() (func(), GCResult, error) {
 	s.wmu.Lock()
 	if s.wheld > 0 {
 		s.wheld++
 		s.wmu.Unlock()
-		return s.release, nil, nil
+		return s.release, GCResult{}, nil
 	}
 	s.wmu.Unlock()
 	unlock, err := s.lockOnly()
 	if err != nil {
-		return nil, nil, err
+		return nil, GCResult{}, err
 	}
-	removed, err := s.gcLocked()
+	res, err := s.gcLocked()
 	if err != nil {
 		unlock()
-		return nil, nil, err
+		return nil, GCResult{}, err
 	}
-	return unlock, removed, nil
+	return unlock, res, nil
 }
 
 // openLock opens LOCK, never following it as a symlink.

@@ -55,7 +55,9 @@ damaged: FILE") if there is any; prints "store ok" otherwise.`,
 		Short: "Remove temp files of crashed writers and unreferenced or superseded tables",
 		Long: `Remove, under the store's writer lock, the temp files that killed ingests left
 behind and every segment, arch-list or NB101 file the manifest no longer
-references. Every write does the same first; this command does it alone.`,
+references. Every write does the same first; this command does it alone.
+Superseded files are kept while another process has the store open (it may
+still map them); a gc after it exits removes them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := index.Open(opts.storeDir())
@@ -63,14 +65,17 @@ references. Every write does the same first; this command does it alone.`,
 				return err
 			}
 			defer st.Close()
-			removed, err := st.GC()
+			res, err := st.GC()
 			if err != nil {
 				return err
 			}
-			for _, r := range removed {
+			for _, r := range res.Removed {
 				fmt.Fprintf(opts.stdout, "removed %s\n", r)
 			}
-			fmt.Fprintf(opts.stdout, "%d files removed\n", len(removed))
+			fmt.Fprintf(opts.stdout, "%d files removed\n", len(res.Removed))
+			if len(res.Kept) > 0 {
+				opts.note("kept %d superseded files (%s, ...) while other processes have the store open; a later gc removes them", len(res.Kept), res.Kept[0])
+			}
 			return nil
 		},
 	})
