@@ -27,10 +27,7 @@ func requireTool(t *testing.T, what string, path string) string {
 	if p, err := exec.LookPath(path); err == nil && filepath.IsAbs(p) {
 		return p
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s missing (%s): .ci/run must install it", what, path)
-	}
-	t.Skipf("%s missing (%s); run .ci/run or install it", what, path)
+	shared.SkipUnlessCI(t, "%s missing (%s; run .ci/run or install it)", what, path)
 	return ""
 }
 

@@ -16,19 +16,12 @@ func newStoreCommand(opts *globalOptions) *cobra.Command {
 		Use:   "store",
 		Short: "Check and clean the store (verify, gc)",
 	}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "verify",
-		Short: "Check every store file against the size and SHA-256 recorded in the manifest",
-		Long: `Check every file the manifest references against the size and SHA-256 recorded
+	cmd.AddCommand(storeSubcommand(opts, "verify",
+		"Check every store file against the size and SHA-256 recorded in the manifest",
+		`Check every file the manifest references against the size and SHA-256 recorded
 when it was written. Prints one line per damaged file and exits 1 ("store
 damaged: FILE") if there is any; prints "store ok" otherwise.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := index.Open(opts.storeDir())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		func(st *index.Store) error {
 			probs, err := st.Verify()
 			if err != nil {
 				return err
@@ -48,23 +41,15 @@ damaged: FILE") if there is any; prints "store ok" otherwise.`,
 				fmt.Fprintln(opts.stdout, "store ok")
 			}
 			return nil
-		},
-	})
-	cmd.AddCommand(&cobra.Command{
-		Use:   "gc",
-		Short: "Remove temp files of crashed writers and unreferenced or superseded tables",
-		Long: `Remove, under the store's writer lock, the temp files that killed ingests left
+		}))
+	cmd.AddCommand(storeSubcommand(opts, "gc",
+		"Remove temp files of crashed writers and unreferenced or superseded tables",
+		`Remove, under the store's writer lock, the temp files that killed ingests left
 behind and every segment, arch-list or NB101 file the manifest no longer
 references. Every write does the same first; this command does it alone.
 Superseded files are kept while another process has the store open (it may
 still map them); a gc after it exits removes them.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := index.Open(opts.storeDir())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		func(st *index.Store) error {
 			res, err := st.GC()
 			if err != nil {
 				return err
@@ -77,7 +62,23 @@ still map them); a gc after it exits removes them.`,
 				opts.note("kept %d superseded files (%s, ...) while other processes have the store open; a later gc removes them", len(res.Kept), res.Kept[0])
 			}
 			return nil
-		},
-	})
+		}))
 	return cmd
+}
+
+// storeSubcommand is a `store` subcommand without arguments that runs on
+// the opened store.
+func storeSubcommand(opts *globalOptions, use, short, long string, run func(st *index.Store) error) *cobra.Command {
+	return &cobra.Command{
+		Use: use, Short: short, Long: long,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := index.Open(opts.storeDir())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			return run(st)
+		},
+	}
 }

@@ -13,8 +13,5 @@ func RequireSlurm(tb testing.TB) {
 	if os.Getenv("NBQUERY_SLURM") != "" {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatal("CI=true but NBQUERY_SLURM is unset: .ci/run must start Slurm with .ci/slurm-up")
-	}
-	tb.Skip("no Slurm cluster (start one with .ci/slurm-up as root and set NBQUERY_SLURM=1)")
+	SkipUnlessCI(tb, "no Slurm cluster: NBQUERY_SLURM is unset (start one with .ci/slurm-up as root and set NBQUERY_SLURM=1)")
 }
