@@ -12,39 +12,10 @@ import (
 	"github.com/nbquery/nbquery/space/nb201"
 )
 
-// depthwiseIm2col is the stock-op workaround for a depthwise conv:
-// Im2Col → reshape (B·Ho·Wo, C, K²) → ⊙ w (broadcast) → Σ over K² →
-// reshape/transpose to NCHW.
+// depthwiseIm2col is the stock-op workaround for a depthwise conv
+// (stockDepthwise without dilation).
 func depthwiseIm2col(x, w *G.Node, k, s, p int) (*G.Node, error) {
-	sh := x.Shape()
-	B, C := sh[0], sh[1]
-	cols, err := G.Im2Col(x, tensor.Shape{k, k}, tensor.Shape{p, p}, tensor.Shape{s, s}, tensor.Shape{1, 1})
-	if err != nil {
-		return nil, err
-	}
-	cs := cols.Shape() // (B, Ho, Wo, C·K²)
-	Ho, Wo := cs[1], cs[2]
-	r, err := G.Reshape(cols, tensor.Shape{B * Ho * Wo, C, k * k})
-	if err != nil {
-		return nil, err
-	}
-	w3, err := G.Reshape(w, tensor.Shape{1, C, k * k})
-	if err != nil {
-		return nil, err
-	}
-	prod, err := G.BroadcastHadamardProd(r, w3, nil, []byte{0})
-	if err != nil {
-		return nil, err
-	}
-	sum, err := G.Sum(prod, 2)
-	if err != nil {
-		return nil, err
-	}
-	y, err := G.Reshape(sum, tensor.Shape{B, Ho, Wo, C})
-	if err != nil {
-		return nil, err
-	}
-	return G.Transpose(y, 0, 3, 1, 2)
+	return stockDepthwise(x, w, k, s, p, 1)
 }
 
 type dwGraph struct {

@@ -330,6 +330,9 @@ type model struct {
 	learn              []*G.Node // learnables with a gradient (train graphs)
 	batch              int
 	flops              float64
+	// prepare, if set, runs before each training step with the step's
+	// rng and the fraction of training done (DARTS drop-path masks).
+	prepare func(rng *rand.Rand, frac float64)
 }
 
 // errDegenerate reports an architecture whose output does not depend on
