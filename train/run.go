@@ -20,6 +20,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"gorgonia.org/tensor"
 
+	"github.com/nbquery/nbquery/space/darts"
 	"github.com/nbquery/nbquery/space/nb201"
 )
 
@@ -68,6 +69,19 @@ type Config struct {
 	// their outputs every step, so 400 trains about 1.5× faster at C=16,
 	// N=5 for a few GB more peak memory. 0 leaves the process setting.
 	GCPercent int
+
+	// Space selects the network: "" or "nb201" (Arch is an NB201 arch
+	// string, C and N as NB201), "darts" (Arch is a DARTS genotype, C
+	// channels and Layers cells; see darts_net.go). The fields below are
+	// omitted from Hash when zero, so NB201 hashes are unchanged.
+	Space     string  `json:",omitempty"`
+	Layers    int     `json:",omitempty"` // darts: cells (8 or 20 in the papers)
+	AuxWeight float64 `json:",omitempty"` // darts: auxiliary head loss weight (DARTS 0.4); 0 = no head
+	DropPath  float64 `json:",omitempty"` // darts: drop-path probability at the last epoch (DARTS 0.2); 0 = off
+	// Resize, when > 0, zero-pads IDX/CIFAR images to a multiple of it and
+	// box-averages them to Resize×Resize (TRAINER.md §9: 28→32→16).
+	Resize  int `json:",omitempty"`
+	MaxTest int `json:",omitempty"` // evaluate on at most this many test images (seeded subset); 0 = all
 }
 
 // DefaultConfig returns NB201's hyper-parameters (SGD 0.1 Nesterov, momentum
@@ -213,6 +227,7 @@ var testHookStep func(step int, cancel func())
 type dataSplits struct {
 	train, test        *Dataset
 	trainIdx, validIdx []int
+	testIdx            []int
 	norm               Norm
 }
 
@@ -275,6 +290,9 @@ func loadData(cfg Config) (*dataSplits, error) {
 	}
 	s.test.Classes = max(s.test.Classes, s.train.Classes)
 	s.train.Classes = s.test.Classes
+	if cfg.Resize > 0 && cfg.Dataset != "imagenet" {
+		s.train, s.test = resizeDataset(s.train, cfg.Resize), resizeDataset(s.test, cfg.Resize)
+	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
 	s.trainIdx, s.validIdx = splitIndices(s.train.N, cfg.ValidFraction, rng)
 	if cfg.MaxTrain > 0 && cfg.MaxTrain < len(s.trainIdx) {
@@ -285,13 +303,51 @@ func loadData(cfg Config) (*dataSplits, error) {
 		}
 		s.trainIdx = sub
 	}
+	s.testIdx = seq(s.test.N)
+	if cfg.MaxTest > 0 && cfg.MaxTest < s.test.N {
+		s.testIdx = rand.New(rand.NewPCG(cfg.Seed, 0x7e57)).Perm(s.test.N)[:cfg.MaxTest]
+	}
 	return s, nil
 }
 
-func (cfg Config) validate() (nb201.Cell, error) {
-	cell, err := nb201.Parse(cfg.Arch)
+// network is the architecture of a run: its canonical string and how to
+// build its training (with gradients) and evaluation graphs.
+type network struct {
+	arch  string
+	build func(ps *params, inC, h, w, classes, batch int, training bool) (*model, error)
+}
+
+func (cfg Config) network() (network, error) {
+	switch cfg.Space {
+	case "", "nb201":
+		cell, err := nb201.Parse(cfg.Arch)
+		if err != nil {
+			return network{}, fmt.Errorf("%w: arch %q: %v", ErrConfig, cfg.Arch, err)
+		}
+		return network{arch: cell.String(), build: func(ps *params, inC, h, w, classes, batch int, training bool) (*model, error) {
+			return buildModel(ps, netSpec{Cell: cell, C: cfg.C, N: cfg.N, InC: inC, H: h, W: w, Class: classes}, batch, training, false)
+		}}, nil
+	case "darts":
+		g, err := darts.Parse(cfg.Arch)
+		if err != nil {
+			return network{}, fmt.Errorf("%w: genotype: %v", ErrConfig, err)
+		}
+		if cfg.Layers < 1 {
+			return network{}, fmt.Errorf("%w: darts: layers %d", ErrConfig, cfg.Layers)
+		}
+		return network{arch: g.String(), build: func(ps *params, inC, h, w, classes, batch int, training bool) (*model, error) {
+			spec := dartsSpec{Geno: &g, C: cfg.C, Layers: cfg.Layers, InC: inC, H: h, W: w, Class: classes,
+				AuxWeight: cfg.AuxWeight, DropPath: cfg.DropPath}
+			return buildDARTS(ps, spec, nil, batch, training, training, false)
+		}}, nil
+	}
+	return network{}, fmt.Errorf("%w: space %q (nb201, darts)", ErrConfig, cfg.Space)
+}
+
+func (cfg Config) validate() (network, error) {
+	cell, err := cfg.network()
 	if err != nil {
-		return cell, fmt.Errorf("%w: arch %q: %v", ErrConfig, cfg.Arch, err)
+		return cell, err
 	}
 	switch {
 	case cfg.Epochs < 0 || cfg.Batch < 1 || cfg.EvalBatch < 1:
@@ -366,14 +422,14 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 	if cfg.Float64 {
 		dt = tensor.Float64
 	}
-	spec := netSpec{Cell: cell, C: cfg.C, N: cfg.N, InC: data.train.C, H: data.train.H, W: data.train.W, Class: data.train.Classes}
 	ps := newParams(dt, rand.New(rand.NewPCG(cfg.Seed, 1)))
-	tm, err := buildModel(ps, spec, cfg.Batch, true, false)
+	d := data.train
+	tm, err := cell.build(ps, d.C, d.H, d.W, d.Classes, cfg.Batch, true)
 	if err != nil {
 		return Result{}, err
 	}
 	defer tm.vm.Close()
-	em, err := buildModel(ps, spec, cfg.EvalBatch, false, false)
+	em, err := cell.build(ps, d.C, d.H, d.W, d.Classes, cfg.EvalBatch, false)
 	if err != nil {
 		return Result{}, err
 	}
@@ -394,7 +450,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Arch: cell.String(), Dataset: cfg.Dataset, Seed: cfg.Seed, Epochs: cfg.Epochs,
+	res := Result{Arch: cell.arch, Dataset: cfg.Dataset, Seed: cfg.Seed, Epochs: cfg.Epochs,
 		ParamsMB: float64(ps.count()) / 1e6, FlopsM: tm.flops / 1e6, ConfigHash: cfg.Hash(),
 		SkippedImages: data.train.Skipped + data.test.Skipped}
 	st := &checkpoint{Version: 1, ConfigHash: res.ConfigHash}
@@ -468,6 +524,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 			case []float64:
 				fill(train, st.Iter*cfg.Batch, cfg.Batch, x, yb.([]float64), labels, aug)
 			}
+			if tm.prepare != nil {
+				tm.prepare(rng, float64(st.Epoch)/float64(cfg.Epochs))
+			}
 			if err := tm.vm.RunAll(); err != nil {
 				return res, fmt.Errorf("train: step %d: %w", st.Step, err)
 			}
@@ -533,7 +592,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 			return res, err
 		}
 	}
-	if res.TestLoss, res.TestAccuracy, err = evaluate(em, newLoader(data.test, seq(data.test.N), false, Augment{}, data.norm)); err != nil {
+	if res.TestLoss, res.TestAccuracy, err = evaluate(em, newLoader(data.test, data.testIdx, false, Augment{}, data.norm)); err != nil {
 		return res, err
 	}
 	res.Completed = true
