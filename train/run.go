@@ -218,6 +218,7 @@ type checkpoint struct {
 	EpochSeen     int
 	Shuffled      bool // the current epoch's order is drawn (Perm)
 	Done          bool
+	Extra         []byte // state beyond one model's (DARTS search: α optimiser, α-data order, projections)
 }
 
 // testHookStep, when set, runs after every training step (tests use it to

@@ -22,8 +22,9 @@ func newTrainCommand(opts *globalOptions) *cobra.Command {
 	cfg := train.DefaultConfig()
 	var noStore bool
 	var x trainExec
+	var dt dartsTrain
 	cmd := &cobra.Command{
-		Use:   "train nb201 --arch STR --data DIR --dataset D --epochs E --out DIR",
+		Use:   "train nb201|darts --arch STR|--genotype G --data DIR --dataset D --epochs E --out DIR",
 		Short: "Train an NB201 cell network live (CPU, gorgonia) and store its result as a table row",
 		Long: `Train an NB201 cell network (stem, N cells per stage, residual reduction blocks,
 C channels; the benchmark's C=16, N=5 by default) on Fashion-MNIST / MNIST IDX
@@ -32,11 +33,23 @@ written atomically to --out every few minutes and on SIGINT/SIGTERM; --resume
 continues from one (and refuses a checkpoint of another configuration). A
 finished run is recorded in the store under (nb201, arch, dataset, epochs,
 seed), so that 'nbquery query nb201 --arch STR --dataset D --hp E' answers from
-it where no table has the cell.`,
+it where no table has the cell.
+
+train darts trains DARTS genotypes from scratch (the evaluation network of
+quark0/darts model.py: C channels, --layers cells, auxiliary head, drop-path and
+cutout as flags): each --genotype, the argmax and DARTS-PT genotypes of a search
+(--from-search DIR) and --random K random genotypes, each for --seeds seeds,
+then a table of mean ± std test accuracy and the relative improvement over the
+random genotypes' mean (RI, Yang et al. 2020). Runs live in --out/LABEL-seedS,
+resume where they stopped and are skipped once finished; each finished run is
+recorded in the store under bench darts with the protocol in the dataset name.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == "darts" {
+				return runTrainDARTS(cmd, opts, cfg, dt, noStore, opts.stdout)
+			}
 			if args[0] != index.NB201 {
-				return usagef("train: only nb201 cells are trained live (got %q)", args[0])
+				return usagef("train: nb201 cells and darts genotypes are trained live (got %q)", args[0])
 			}
 			return runTrain(cmd.Context(), opts, cfg, noStore, &x, opts.stdout)
 		},
@@ -66,6 +79,7 @@ it where no table has the cell.`,
 	f.DurationVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "checkpoint interval")
 	f.BoolVar(&noStore, "no-store", false, "do not record the result in the store")
 	addTrainExecFlags(f, &x)
+	addTrainDARTSFlags(f, &dt)
 	return cmd
 }
 

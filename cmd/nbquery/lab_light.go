@@ -32,6 +32,7 @@ import (
 func init() {
 	for _, c := range []struct{ name, short string }{
 		{"train", "Train an NB201 cell live (runs nbquery-full)"},
+		{"search", "Search a space live by supernet training (runs nbquery-full)"},
 		{"experiment", "Run searches with the samples-to-optimum harness (runs nbquery-full)"},
 		{"ingest", "Ingest benchmark files into the store (runs nbquery-full)"},
 		{"predictors", "Evaluate accuracy predictors (runs nbquery-full)"},
