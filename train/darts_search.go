@@ -301,7 +301,7 @@ func (s *searcher) step(iter int, lr float64) (float64, error) {
 	if math.IsNaN(vl) || math.IsInf(vl, 0) {
 		return vl, nil
 	}
-	zeroGrads(s.learnW)
+	zeroParamGrads(s.learnW)
 	if err := s.optA.Step(s.learnA, s.cfg.ArchLR); err != nil {
 		return 0, err
 	}
@@ -309,7 +309,7 @@ func (s *searcher) step(iter int, lr float64) (float64, error) {
 	if err != nil || math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, err
 	}
-	zeroGrads(s.learnA)
+	zeroParamGrads(s.learnA)
 	if s.cfg.ClipNorm > 0 {
 		ClipGradNorm(s.learnW, s.cfg.ClipNorm)
 	}
@@ -593,8 +593,8 @@ func (s *searcher) selectPT(st *checkpoint, ss *searchState, stop func() error, 
 	return save()
 }
 
-// zeroGrads clears the gradients bound to ps.
-func zeroGrads(ps []Param) {
+// zeroParamGrads clears the gradients bound to ps.
+func zeroParamGrads(ps []Param) {
 	for _, p := range ps {
 		if p.Grad == nil {
 			continue

@@ -206,9 +206,7 @@ func im2col[T float](g *convGeom, x, col []T) {
 						continue // the tap lies in the padding (kernel wider than the padded input)
 					}
 					if g.SW == 1 {
-						if xhi > xlo { // empty when the tap misses a tiny map (ix may be < 0)
-							copy(r[xlo:xhi], xr[ix:])
-						}
+						copy(r[xlo:xhi], xr[ix:])
 						continue
 					}
 					for ox := xlo; ox < xhi; ox++ {
@@ -344,9 +342,6 @@ func depthwiseForward[T float](g *convGeom, x, w, y []T) {
 							break // the tap lies in the padding for every output column
 						}
 						if g.SW == 1 {
-							if xhi <= xlo { // the tap misses a tiny map (ix may be < 0)
-								continue
-							}
 							xs := xr[ix : ix+xhi-xlo]
 							ys := yr[xlo:xhi]
 							for k, v := range xs {

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/nbquery/nbquery/catalog"
 	"github.com/nbquery/nbquery/index"
 	"github.com/nbquery/nbquery/space/darts"
 	"github.com/nbquery/nbquery/train"
@@ -185,7 +186,7 @@ func runTrainDARTS(cmd *cobra.Command, opts *globalOptions, cfg train.Config, d 
 			if st != nil {
 				lr := index.LiveResult{Bench: "darts", Arch: e.Genotype, Dataset: dataset, Epochs: c.Epochs,
 					Seed: c.Seed, Metrics: res.Metrics(), Config: res.ConfigHash}
-				if err := st.PutLive(lr); err != nil {
+				if err := catalog.For(st).PutLive(lr); err != nil {
 					return err
 				}
 			}
