@@ -56,11 +56,15 @@ type Config struct {
 	// (a space with no table): NB201 cells numbered by their nb201 code,
 	// each evaluated once and shared by all runs. Random, re, ls and
 	// bananas can run on it; WeakNAS needs the labels of the whole space.
-	Live    search.Evaluator   `json:"-"`
-	WeakNAS weaknas.Config     // WeakNAS settings (Factory is set from Predictor)
-	RE      search.Evolution   `json:"re"`
-	LS      search.LocalSearch `json:"ls"`      // FirstImprovement is set by the name ls / ls-first
-	Bananas BananasConfig      `json:"bananas"` // BANANAS settings
+	Live search.Evaluator `json:"-"`
+	// LiveSpace, if set with Live, is the space searched instead of NB201
+	// (Bench names it; search.DARTS for darts): an Oracle(Evaluator) method
+	// gives its live oracle, else NewLiveOracle over all its indices.
+	LiveSpace search.Space       `json:"-"`
+	WeakNAS   weaknas.Config     // WeakNAS settings (Factory is set from Predictor)
+	RE        search.Evolution   `json:"re"`
+	LS        search.LocalSearch `json:"ls"`      // FirstImprovement is set by the name ls / ls-first
+	Bananas   BananasConfig      `json:"bananas"` // BANANAS settings
 	// RunSeeds describes the seeding (filled in by Run): run i of every
 	// algorithm draws from rand.NewPCG(Seed, i), see RunRNG.
 	RunSeeds string `json:"run_seeds"`

@@ -559,8 +559,8 @@ func record(p *problem, s *search.Session, algo string, run int, sum *Summary) R
 
 // prepareLive sets up an NB201 search whose oracle trains on demand.
 func prepareLive(cfg *Config) (*problem, error) {
-	if cfg.Bench != index.NB201 {
-		return nil, fmt.Errorf("%w: live search is implemented for %s cells, not %q", ErrConfig, index.NB201, cfg.Bench)
+	if cfg.Bench != index.NB201 && cfg.LiveSpace == nil {
+		return nil, fmt.Errorf("%w: live search is implemented for %s cells (and spaces given as LiveSpace), not %q", ErrConfig, index.NB201, cfg.Bench)
 	}
 	if cfg.Constraint != "" || cfg.Objective != "" {
 		return nil, fmt.Errorf("%w: constraints and objectives need a latency table; not with live training", ErrConfig)
@@ -569,6 +569,17 @@ func prepareLive(cfg *Config) (*problem, error) {
 		if strings.HasPrefix(a, "weaknas") {
 			return nil, fmt.Errorf("%w: %s z-scores labels over the whole space, which live training does not have; use random, re, ls or bananas", ErrConfig, a)
 		}
+	}
+	if sp := cfg.LiveSpace; sp != nil {
+		var o *search.Oracle
+		if ls, ok := sp.(interface {
+			Oracle(search.Evaluator) *search.Oracle
+		}); ok {
+			o = ls.Oracle(cfg.Live)
+		} else {
+			o = search.NewLiveOracle(sp.Len(), cfg.Live)
+		}
+		return &problem{sp: sp, o: o, acc: o.Target}, nil
 	}
 	codes := make([]int, nb201.NumCells)
 	for i := range codes {

@@ -139,6 +139,9 @@ func (s *NB201) EncodePath(dst []float64, i int) {
 // EncodeAll returns the encoding of the whole space, one row per index: the
 // matrix an experiment computes once and shares read-only across runs.
 func EncodeAll(sp Space) *mat.Dense {
+	if m, ok := sp.(interface{ Matrix() *mat.Dense }); ok {
+		return m.Matrix() // a space that fills its encodings as it grows (DARTS)
+	}
 	X := mat.NewDense(sp.Len(), sp.Dim(), nil)
 	raw := X.RawMatrix()
 	for i := 0; i < sp.Len(); i++ {

@@ -190,7 +190,9 @@ func (l *liveStore) sweep(spool string, base train.Config) (int, error) {
 
 // setupLive points the live search of c at the executor: each queried cell
 // not yet in the store is one trial; concurrent runs' trials are batched.
-func (x *executorFlags) setupLive(ctx context.Context, opts *globalOptions, st *index.Store, lt train.Config, c *experiment.Config, w io.Writer) error {
+// archOf names the benchmark and architecture of a queried index (nil:
+// NB201 cells numbered by their nb201 code).
+func (x *executorFlags) setupLive(ctx context.Context, opts *globalOptions, st *index.Store, lt train.Config, c *experiment.Config, archOf func(int) (string, string), w io.Writer) error {
 	if abs, err := filepath.Abs(lt.DataDir); err == nil {
 		lt.DataDir = abs // the tasks run elsewhere; the same path keeps the config hash
 	}
@@ -217,7 +219,10 @@ func (x *executorFlags) setupLive(ctx context.Context, opts *globalOptions, st *
 			}
 		}
 	}
-	c.Live = liveEvaluator(ctx, ls, b, lt, c.Target, c.Report)
+	if archOf == nil {
+		archOf = func(code int) (string, string) { return index.NB201, nb201.FromCode(code).String() }
+	}
+	c.Live = liveEvaluator(ctx, ls, b, lt, c.Target, c.Report, archOf)
 	return nil
 }
 
@@ -225,7 +230,7 @@ func (x *executorFlags) setupLive(ctx context.Context, opts *globalOptions, st *
 // result of the same cell, dataset, epochs and seed, or runs the trial and
 // records it, with the target and report splits' accuracies and the
 // training time.
-func liveEvaluator(ctx context.Context, ls *liveStore, b *executor.Batcher, cfg train.Config, target, report string) search.Evaluator {
+func liveEvaluator(ctx context.Context, ls *liveStore, b *executor.Batcher, cfg train.Config, target, report string, archOf func(int) (string, string)) search.Evaluator {
 	key := func(split string) string {
 		switch split {
 		case "valid", index.SetXValid:
@@ -236,8 +241,9 @@ func liveEvaluator(ctx context.Context, ls *liveStore, b *executor.Batcher, cfg 
 		return "test-accuracy"
 	}
 	return func(code int) (float64, float64, float64, error) {
-		t := executor.Trial{Bench: index.NB201, Train: cfg}
-		t.Train.Arch = nb201.FromCode(code).String()
+		bench, arch := archOf(code)
+		t := executor.Trial{Bench: bench, Train: cfg}
+		t.Train.Arch = arch
 		want := index.LiveResult{Bench: t.Bench, Arch: t.Train.Arch, Dataset: cfg.Dataset, Epochs: cfg.Epochs, Seed: cfg.Seed}
 		m, err := ls.lookup(want)
 		if err != nil {

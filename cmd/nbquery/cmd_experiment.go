@@ -25,6 +25,7 @@ func init() {
 type experimentOptions struct {
 	cfg       experiment.Config
 	live      bool
+	liveDARTS liveDARTS
 	liveTrain train.Config
 	algos     string
 	topDecay  bool
@@ -137,6 +138,7 @@ Hardware-aware: --constraint 'latency:pixel3<=5ms' or
 	f.Float64Var(&lt.LR, "train-lr", 0.05, "live: learning rate")
 	f.IntVar(&lt.C, "train-c", 8, "live: channels")
 	f.IntVar(&lt.N, "train-n", 1, "live: cells per stage")
+	addLiveDARTSFlags(f, &e.liveDARTS, lt)
 	f.IntVar(&lt.MaxTrain, "train-max", 0, "live: at most this many training images (0 = all)")
 	f.Uint64Var(&lt.Seed, "train-seed", 0, "live: training seed (the same for every cell)")
 	addExecutorFlags(f, &e.exec)
@@ -222,7 +224,11 @@ func runExperiment(ctx context.Context, opts *globalOptions, e experimentOptions
 		}
 		lt := e.liveTrain
 		lt.Dataset = c.Dataset
-		if err := e.exec.setupLive(ctx, opts, st, lt, &c, w); err != nil {
+		archOf, err := e.liveSpace(&c, &lt)
+		if err != nil {
+			return err
+		}
+		if err := e.exec.setupLive(ctx, opts, st, lt, &c, archOf, w); err != nil {
 			return err
 		}
 	} else if err := e.exec.setupRuns(opts, &c, w); err != nil {

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,7 @@ type dartsTrain struct {
 	random     int
 	randomSeed uint64
 	seeds      int
+	randSeeds  int // seeds per random genotype (0 = seeds)
 	layers     int
 	aux, drop  float64
 	cutout     int
@@ -41,6 +43,7 @@ func addTrainDARTSFlags(f *pflag.FlagSet, d *dartsTrain) {
 	f.IntVar(&d.random, "random", 0, "darts: also train this many uniformly random genotypes (the RI baseline)")
 	f.Uint64Var(&d.randomSeed, "random-seed", 0, "darts: seed of the random genotypes")
 	f.IntVar(&d.seeds, "seeds", 1, "darts: training seeds per genotype (--seed, --seed+1, ...)")
+	f.IntVar(&d.randSeeds, "random-seeds", 0, "darts: training seeds per random genotype (0 = --seeds)")
 	f.IntVar(&d.layers, "layers", 8, "darts: cells (DARTS evaluates at 20; its search depth is 8)")
 	f.Float64Var(&d.aux, "aux-weight", 0, "darts: auxiliary head loss weight (DARTS 0.4; 0 = no head)")
 	f.Float64Var(&d.drop, "drop-path", 0, "darts: drop-path probability reached at the last epoch (DARTS 0.2; 0 = off)")
@@ -172,7 +175,11 @@ func runTrainDARTS(cmd *cobra.Command, opts *globalOptions, cfg train.Config, d 
 	base, outDir := cfg.Seed, cfg.OutDir
 	for _, e := range entries {
 		row := dartsRow{Label: e.Label, Genotype: e.Genotype, Random: e.Random}
-		for s := range d.seeds {
+		seeds := d.seeds
+		if e.Random && d.randSeeds > 0 {
+			seeds = d.randSeeds
+		}
+		for s := range seeds {
 			c := cfg
 			c.Arch, c.Seed = e.Genotype, base+uint64(s)
 			c.OutDir = filepath.Join(outDir, fmt.Sprintf("%s-seed%d", e.Label, c.Seed))
@@ -223,7 +230,8 @@ func runTrainDARTS(cmd *cobra.Command, opts *globalOptions, cfg train.Config, d 
 		}
 		return writeJSONValue(w, out)
 	}
-	fmt.Fprintf(w, "protocol %s, %d epochs, seeds %d..%d; test accuracy mean ± std over seeds\n", dataset, cfg.Epochs, base, base+uint64(d.seeds)-1)
+	fmt.Fprintf(w, "protocol %s, %d epochs, seeds from %d (%d per genotype, %d per random one); test accuracy mean ± std over seeds\n",
+		dataset, cfg.Epochs, base, d.seeds, cmp.Or(d.randSeeds, d.seeds))
 	for _, r := range rows {
 		ri := "-"
 		if r.RI != nil {
