@@ -181,6 +181,18 @@ func (b *NB101Builder) Commit(src Source) (role string, err error) {
 	role = nb101RoleTable
 	if src.Kind != "nb101-tfrecord" {
 		role = fmt.Sprintf("%s%04d-%s", nb101RolePartial, m.Generation+1, shortSHA(src.SHA256))
+	} else if old := bm.Extra[nb101RoleTable]; old != "" {
+		// A tfrecord replaces the store's table only if it records every
+		// value the old one does; else (a subset, a truncated copy) it is
+		// added beside it like a partial table: an ingest never removes
+		// what another source provided.
+		covers, err := b.covers(filepath.Join(st.dir, old))
+		if err != nil {
+			return "", err
+		}
+		if !covers {
+			role = fmt.Sprintf("%s%04d-%s", nb101RolePartial, m.Generation+1, shortSHA(src.SHA256))
+		}
 	}
 	rel := filepath.Join(NB101, fmt.Sprintf("nb101-%04d-%s.arrow", m.Generation+1, shortSHA(src.SHA256)))
 	var dir []uint32
@@ -219,6 +231,37 @@ func (b *NB101Builder) Commit(src Source) (role string, err error) {
 	st.m = m
 	st.resetBench(NB101)
 	return role, nil
+}
+
+// covers reports whether the builder holds every value of the table file
+// at path: each of its cells, and a number wherever it has one.
+func (b *NB101Builder) covers(path string) (bool, error) {
+	mf, err := mapFile(path)
+	if err != nil {
+		return false, fmt.Errorf("%w: NB101 table %s: %v", ErrDamaged, path, err)
+	}
+	defer mf.close()
+	old, err := openNB101(mf.data)
+	if err != nil {
+		return false, fmt.Errorf("index: NB101 table %s: %w", path, err)
+	}
+	defer old.rec.Release()
+	for i := 0; i < old.n; i++ {
+		row, ok := b.rows[old.Hash(i)]
+		if !ok {
+			return false, nil
+		}
+		for bi := range NB101Epochs {
+			olds := old.runs[i*nb101Width+bi*nb101BudgetWidth:][:nb101BudgetWidth]
+			news := b.budgetRuns(row, bi, false)
+			for k, v := range olds {
+				if !math.IsNaN(v) && (news == nil || math.IsNaN(news[k])) {
+					return false, nil
+				}
+			}
+		}
+	}
+	return true, nil
 }
 
 // write sorts the rows by hash, writes the Arrow file and returns the

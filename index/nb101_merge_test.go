@@ -130,3 +130,56 @@ func TestNB101AddDistinct(t *testing.T) {
 		t.Fatalf("%d cells, %d repeats; want 1 cell with 3", b.Len(), b.nrep[0][3])
 	}
 }
+
+// TestNB101TableNeverShrinks: a tfrecord that lacks cells or values of the
+// store's table (a subset, a truncated copy) is added beside it, so every
+// cell stays answerable; one that records everything the table does
+// replaces it.
+func TestNB101TableNeverShrinks(t *testing.T) {
+	cells := nb101TestCells(t)
+	st, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tfrecord := func(sha string, n int, base float64) string {
+		b := st.NewNB101Builder()
+		for i, c := range cells[:n] {
+			if err := b.Add(c.Hash, c.Spec, 1, 108, testRun(base+float64(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		role, err := b.Commit(Source{Path: sha + ".tfrecord", Kind: "nb101-tfrecord", SHA256: sha})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return role
+	}
+	check := func(stage string, n int, roles []string) {
+		t.Helper()
+		tab, err := st.NB101Table()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tab.Len() != n || !slices.Equal(st.NB101Roles(), roles) {
+			t.Fatalf("%s: %d cells, roles %v; want %d cells, roles %v", stage, tab.Len(), st.NB101Roles(), n, roles)
+		}
+	}
+	if role := tfrecord("aaaaaaaaaaaa", 3, 10); role != "table" {
+		t.Fatalf("first tfrecord: role %q", role)
+	}
+	role := tfrecord("bbbbbbbbbbbb", 1, 20)
+	if role == "table" {
+		t.Fatal("a one-cell tfrecord replaced the three-cell table")
+	}
+	check("after the subset", 3, []string{role, "table"})
+	if r := tfrecord("cccccccccccc", 3, 30); r != "table" {
+		t.Fatalf("a covering tfrecord got role %q, want table", r)
+	}
+	check("after the covering one", 3, []string{role, "table"})
+	tab, _ := st.NB101Table()
+	row, _ := tab.Row(cells[2].Hash)
+	if r, err := tab.Run(row, 108, 0); err != nil || r != *testRun(32) {
+		t.Fatalf("cell 2 reads %v %v, want the newest table's", r, err)
+	}
+}

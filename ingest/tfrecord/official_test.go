@@ -11,8 +11,9 @@ import (
 )
 
 // TestTruncatedOfficialRefused: a copy named like the official file but cut
-// at a record boundary is refused (store unchanged) unless forced, and an
-// unchanged re-ingest reports the file's digest.
+// at a record boundary is refused (store unchanged) unless forced; forced,
+// it adds to the table and removes nothing; an unchanged re-ingest reports
+// the file's digest.
 func TestTruncatedOfficialRefused(t *testing.T) {
 	st, file, _ := ingestDummy(t)
 	rows := dummyRows(t)
@@ -31,8 +32,16 @@ func TestTruncatedOfficialRefused(t *testing.T) {
 		t.Fatal("store changed")
 	}
 	res, err := IngestNB101With(context.Background(), st, cut, Options{Force: true})
-	if err != nil || res.Records != 9 {
-		t.Fatalf("forced: %+v, %v", res, err)
+	if err != nil || res.Records != 9 || res.Role == "table" {
+		t.Fatalf("forced: %+v, %v; want it beside the full table, not replacing it", res, err)
+	}
+	// Forced, it adds: every cell of the full file stays answerable.
+	tab, err := st.NB101Table()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tab.Len() != 30 {
+		t.Fatalf("after the forced truncated copy the table has %d cells, want 30", tab.Len())
 	}
 	// Re-ingesting the first file: unchanged, with its digest.
 	res, err = IngestNB101(context.Background(), st, file, nil)
