@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"sort"
+	"syscall"
 	"time"
 
 	G "gorgonia.org/gorgonia"
@@ -222,6 +223,7 @@ type MeasureConfig struct {
 	Warmup    int // untimed passes first (default 3)
 	Device    string
 	Seed      uint64
+	WallClock bool // time wall-clock instead of process CPU time
 }
 
 // segmentTime builds a float32 eval graph of build(builder, input) on an
@@ -243,13 +245,24 @@ func segmentTime(cfg MeasureConfig, c, h, w int, build func(b *builder, x *G.Nod
 	_ = out
 	vm := G.NewTapeMachine(b.g)
 	defer vm.Close()
+	return medianPass(cfg, vm)
+}
+
+// medianPass runs the machine Warmup+Repeats times and returns the median
+// per-pass cost in ms: process CPU time (user+system, all threads) when
+// cfg.WallClock is false, which other processes on a shared machine
+// disturb far less than wall time.
+func medianPass(cfg MeasureConfig, vm G.VM) (float64, error) {
 	times := make([]float64, 0, cfg.Repeats)
 	for k := 0; k < cfg.Warmup+cfg.Repeats; k++ {
-		t0 := time.Now()
+		c0, t0 := cpuTime(), time.Now()
 		if err := vm.RunAll(); err != nil {
 			return 0, err
 		}
 		d := time.Since(t0).Seconds() * 1e3
+		if !cfg.WallClock {
+			d = (cpuTime() - c0) * 1e3
+		}
 		vm.Reset()
 		if k >= cfg.Warmup {
 			times = append(times, d)
@@ -259,10 +272,20 @@ func segmentTime(cfg MeasureConfig, c, h, w int, build func(b *builder, x *G.Nod
 	return times[len(times)/2], nil
 }
 
+// cpuTime is the process's user+system CPU time in seconds.
+func cpuTime() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
+
 // MeasureLatency times every op of every searched layer (a one-block graph
 // at that layer's input size) and the fixed parts (stem with block 0; block
 // 21 with the head and classifier) as float32 forward passes in evaluation
-// mode on this machine, and returns the table in ms. progress (may be nil)
+// mode on this machine (median process CPU time per pass, or wall time with
+// WallClock), and returns the table in ms. progress (may be nil)
 // gets one line per layer.
 func MeasureLatency(cfg MeasureConfig, progress func(string)) (*LatencyTable, error) {
 	if cfg.Batch <= 0 {
@@ -389,18 +412,5 @@ func MeasureArch(cfg MeasureConfig, a mbv2.Arch) (float64, error) {
 		return 0, err
 	}
 	defer mm.vm.Close()
-	times := make([]float64, 0, cfg.Repeats)
-	for k := 0; k < cfg.Warmup+cfg.Repeats; k++ {
-		t0 := time.Now()
-		if err := mm.vm.RunAll(); err != nil {
-			return 0, err
-		}
-		d := time.Since(t0).Seconds() * 1e3
-		mm.vm.Reset()
-		if k >= cfg.Warmup {
-			times = append(times, d)
-		}
-	}
-	sort.Float64s(times)
-	return times[len(times)/2], nil
+	return medianPass(cfg, mm.vm)
 }

@@ -40,6 +40,7 @@ func init() {
 		{"export", "Write a benchmark as Parquet or Arrow (runs nbquery-full)"},
 		{"serve", "Answer queries over HTTP (runs nbquery-full)"},
 		{"info", "What the store holds: benchmarks, sources, columns (runs nbquery-full)"},
+		{"latency", "Measure a Single-Path NAS latency table on this machine (runs nbquery-full)"},
 	} {
 		extraCommands = append(extraCommands, func(opts *globalOptions) *cobra.Command {
 			return &cobra.Command{

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nbquery/nbquery/catalog"
+	"github.com/nbquery/nbquery/index"
+	"github.com/nbquery/nbquery/space/mbv2"
+	"github.com/nbquery/nbquery/train"
+)
+
+// TestSinglePathCLI measures a latency table, runs a tiny Single-Path NAS
+// search with it on real Fashion-MNIST images, trains the decided arch and
+// finds its result in the store.
+func TestSinglePathCLI(t *testing.T) {
+	data := "/usr/share/datasets/fashion-mnist"
+	if _, err := os.Stat(filepath.Join(data, "train-images-idx3-ubyte.gz")); err != nil {
+		t.Fatalf("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist; .ci/run does): %v", err)
+	}
+	dir := t.TempDir()
+	table := filepath.Join(dir, "lat.json")
+	out, stderr, code := nbq(t, "-q", "latency", "measure", "--width", "0.25", "--stem-stride", "2", "--input", "1x28x28",
+		"--repeats", "2", "--warmup", "1", "--out", table)
+	if code != 0 || !strings.Contains(out, "wrote "+table) {
+		t.Fatalf("latency measure exit %d: %s %s", code, out, stderr)
+	}
+	lt, err := train.ReadLatencyTable(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(dir, "store")
+	run := filepath.Join(dir, "run")
+	args := []string{"--store", store, "-q", "search", "single-path", "--data", data, "--dataset", "fashion-mnist",
+		"--lambda", "0.5", "--latency-table", table, "--width", "0.25", "--stem-stride", "2", "--epochs", "1",
+		"--max-train", "128", "--max-test", "200", "--child-epochs", "1", "--seed", "1", "--out", run}
+	out, stderr, code = nbq(t, args...)
+	if code != 0 {
+		t.Fatalf("search exit %d: %s %s", code, out, stderr)
+	}
+	var res train.SearchResult
+	b, err := os.ReadFile(filepath.Join(run, "search.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	a, err := mbv2.Parse(res.Arch)
+	if err != nil || !res.Completed || res.PredictedLatency != lt.Predict(a) || !strings.Contains(out, "decided "+res.Arch) {
+		t.Fatalf("result %+v (%v), output %s", res, err, out)
+	}
+	st, err := index.Open(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := catalog.For(st).Live("mbv2", res.Arch, "fashion-mnist", 1)
+	st.Close()
+	if err != nil || len(runs) != 1 || runs[0].Metrics["predicted-latency"] != res.PredictedLatency || runs[0].Metrics["test-accuracy"] != res.Child.TestAccuracy {
+		t.Fatalf("stored %+v, %v", runs, err)
+	}
+	// Resuming a finished run reproduces it without training.
+	out2, stderr, code := nbq(t, append(args, "--resume", "--no-store")...)
+	if code != 0 || out2 != out {
+		t.Errorf("resume exit %d: %q, want %q (%s)", code, out2, out, stderr)
+	}
+	// Usage errors.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"search", "single-path", "--data", data, "--out", run, "--lambda", "1"}, "needs --latency-table"},
+		{[]string{"search", "single-path", "--data", data, "--out", t.TempDir(), "--latency-table", table, "--width", "0.5"}, "measured for width 0.25"},
+		{[]string{"search", "single-path", "--out", run}, "--data and --out are required"},
+		{[]string{"latency", "measure", "--out", table, "--input", "28x28"}, "want CxHxW"},
+	} {
+		if _, stderr, code := nbq(t, append([]string{"--store", store}, tc.args...)...); code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want usage error containing %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
