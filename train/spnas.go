@@ -47,7 +47,7 @@ type SearchConfig struct {
 	LatencyFile    string  // recorded in the result
 	WarmupFraction float64 // share of the steps without the latency term (default 5/8, the reference's 5 of 8 epochs)
 	WarmupKeep     float64 // warm-up indicator dropout keep probability (default 0.6; 1 = off)
-	ThresholdLR    float64 // learning rate of the thresholds (default Train.LR)
+	ThresholdLR    float64 // constant learning rate of the thresholds (default Train.LR)
 	ChildEpochs    int     // epochs to train the decided arch from scratch (0 = skip)
 	MaxPerClass    int     // imagenet: at most this many images per class (0 = all)
 	MaxTest        int     // evaluate on a seeded subset of at most this many test images (0 = all)
@@ -483,7 +483,7 @@ func (r *mbRun) train(ctx context.Context, data *mbData, progress io.Writer) (mb
 				return out, err
 			}
 			if len(thresh) > 0 {
-				if err := topt.Step(thresh, tlr*lr/cfg.LR); err != nil {
+				if err := topt.Step(thresh, tlr); err != nil {
 					return out, err
 				}
 			}

@@ -67,7 +67,7 @@ README.md). --lambda 0 searches for accuracy alone and needs no table.`,
 	f.IntVar(&t.Epochs, "epochs", t.Epochs, "search epochs")
 	f.Float64Var(&cfg.WarmupFraction, "warmup-fraction", 5.0/8, "share of the search steps without the latency term")
 	f.Float64Var(&cfg.WarmupKeep, "warmup-keep", 0.6, "warm-up: keep probability of the indicator dropout (1 = off)")
-	f.Float64Var(&cfg.ThresholdLR, "threshold-lr", 0, "learning rate of the thresholds (RMSProp; 0 = --lr); follows the same schedule")
+	f.Float64Var(&cfg.ThresholdLR, "threshold-lr", 0, "constant learning rate of the thresholds (RMSProp, not scheduled: the reference decays its rate only 0.97x per 2.4 epochs; 0 = --lr)")
 	f.IntVar(&cfg.ChildEpochs, "child-epochs", 1, "epochs to train the decided architecture from scratch (0 = skip)")
 	f.IntVar(&t.Batch, "batch", t.Batch, "batch size")
 	f.Float64Var(&t.LR, "lr", t.LR, "peak learning rate (cosine schedule)")
