@@ -34,12 +34,12 @@ import (
 	"github.com/nbquery/nbquery/space/mbv2"
 )
 
-// SearchConfig describes a Single-Path NAS run. Data, optimizer and
+// SPNASConfig describes a Single-Path NAS run. Data, optimizer and
 // run-control fields are read from Train (DataDir, Dataset, Batch, LR,
 // Momentum, WeightDecay, Optimizer, Schedule, MinLR, Seed, ValidFraction,
 // MaxTrain, ImageSize, EvalBatch, OutDir, Resume, ResumeOrStart, TimeLimit,
 // CheckpointEvery, MaxSteps); Train.Epochs is the search's length.
-type SearchConfig struct {
+type SPNASConfig struct {
 	Train          Config
 	Macro          mbv2.Macro
 	Lambda         float64 // coefficient of log R
@@ -53,8 +53,8 @@ type SearchConfig struct {
 	MaxTest        int     // evaluate on a seeded subset of at most this many test images (0 = all)
 }
 
-// SearchResult is what a search decided and measured.
-type SearchResult struct {
+// SPNASResult is what a search decided and measured.
+type SPNASResult struct {
 	Arch             string             `json:"arch"`
 	PredictedLatency float64            `json:"predicted-latency"`
 	LatencyUnit      string             `json:"latency-unit"`
@@ -72,7 +72,7 @@ type SearchResult struct {
 	Completed        bool               `json:"completed"`
 }
 
-func (c SearchConfig) withDefaults() SearchConfig {
+func (c SPNASConfig) withDefaults() SPNASConfig {
 	if c.Train.Optimizer == "" {
 		c.Train.Optimizer = "rmsprop"
 	}
@@ -96,7 +96,7 @@ func (c SearchConfig) withDefaults() SearchConfig {
 }
 
 // Hash identifies the search trajectory (not the run controls).
-func (c SearchConfig) Hash() string {
+func (c SPNASConfig) Hash() string {
 	c = c.withDefaults()
 	c.Train.OutDir, c.Train.Resume, c.Train.ResumeOrStart, c.Train.TimeLimit, c.Train.CheckpointEvery, c.Train.CheckpointSteps, c.Train.MaxSteps, c.Train.GCPercent = "", false, false, 0, 0, 0, 0, 0
 	c.LatencyFile = ""
@@ -105,7 +105,7 @@ func (c SearchConfig) Hash() string {
 	return hex.EncodeToString(s[:])
 }
 
-func (c SearchConfig) validate() error {
+func (c SPNASConfig) validate() error {
 	t := c.Train
 	switch {
 	case c.Latency == nil && c.Lambda != 0:
@@ -145,19 +145,19 @@ func (cfg Config) mbOptimizer(wd float64) (Optimizer, error) {
 	return c.optimizer()
 }
 
-// SearchResultName is the search's result file inside OutDir.
-const SearchResultName = "search.json"
+// SPNASResultName is the search's result file inside OutDir.
+const SPNASResultName = "search.json"
 
-// Search runs the search, then (ChildEpochs > 0) trains the decided arch
+// SearchSinglePath runs the search, then (ChildEpochs > 0) trains the decided arch
 // from scratch in OutDir/child. It checkpoints like Run (OutDir/search and
 // OutDir/child) and resumes with Train.Resume/ResumeOrStart; a cancelled or
 // time-limited run returns the partial result with ErrInterrupted,
 // ErrTimeLimit or ErrStepLimit.
-func Search(ctx context.Context, cfg SearchConfig, progress io.Writer) (SearchResult, error) {
+func SearchSinglePath(ctx context.Context, cfg SPNASConfig, progress io.Writer) (SPNASResult, error) {
 	start := time.Now()
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
-		return SearchResult{}, err
+		return SPNASResult{}, err
 	}
 	if progress == nil {
 		progress = io.Discard
@@ -167,9 +167,9 @@ func Search(ctx context.Context, cfg SearchConfig, progress io.Writer) (SearchRe
 	}
 	data, err := loadMBData(cfg.Train, cfg.MaxPerClass, cfg.MaxTest)
 	if err != nil {
-		return SearchResult{}, err
+		return SPNASResult{}, err
 	}
-	res := SearchResult{Lambda: cfg.Lambda, LatencyFile: cfg.LatencyFile, ConfigHash: cfg.Hash(), Thresholds: map[string]float64{}}
+	res := SPNASResult{Lambda: cfg.Lambda, LatencyFile: cfg.LatencyFile, ConfigHash: cfg.Hash(), Thresholds: map[string]float64{}}
 	if cfg.Latency != nil {
 		res.LatencyUnit = cfg.Latency.Unit
 	}
@@ -201,7 +201,7 @@ func Search(ctx context.Context, cfg SearchConfig, progress io.Writer) (SearchRe
 	}
 	fmt.Fprintf(progress, "decided %s (predicted latency %.4g %s), supernet valid %.2f%% test %.2f%%\n",
 		res.Arch, res.PredictedLatency, res.LatencyUnit, res.SupernetValid, res.SupernetTest)
-	if err := writeJSON(filepath.Join(cfg.Train.OutDir, SearchResultName), res); err != nil {
+	if err := writeJSON(filepath.Join(cfg.Train.OutDir, SPNASResultName), res); err != nil {
 		return res, err
 	}
 	if cfg.ChildEpochs > 0 {
@@ -212,7 +212,7 @@ func Search(ctx context.Context, cfg SearchConfig, progress io.Writer) (SearchRe
 		res.Child = &child
 	}
 	res.Completed = true
-	return res, writeJSON(filepath.Join(cfg.Train.OutDir, SearchResultName), res)
+	return res, writeJSON(filepath.Join(cfg.Train.OutDir, SPNASResultName), res)
 }
 
 func writeJSON(path string, v any) error {
@@ -292,7 +292,7 @@ type mbRun struct {
 	spec   mbSpec
 	dir    string
 	hash   string
-	search *SearchConfig // nil for a child
+	search *SPNASConfig // nil for a child
 	start  time.Time
 }
 

@@ -12,8 +12,6 @@ import (
 	"github.com/nbquery/nbquery/space/mbv2"
 )
 
-const fashionDir = "/usr/share/datasets/fashion-mnist"
-
 func needFashion(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(fashionDir, "t10k-images-idx3-ubyte.gz")); err != nil {
@@ -21,12 +19,12 @@ func needFashion(t *testing.T) {
 	}
 }
 
-// ciSearch is a CI-sized search on real Fashion-MNIST images: width 0.25,
+// ciSinglePath is a CI-sized search on real Fashion-MNIST images: width 0.25,
 // stem stride 2 (14×14 after the stem), 512 training images, batch 32,
 // Adam, 2 search epochs (32 steps, the first 16 warm-up), the decided arch
 // trained from scratch for 1 epoch, 500 test images.
-func ciSearch(out string, lt *LatencyTable, lambda float64) SearchConfig {
-	return SearchConfig{
+func ciSinglePath(out string, lt *LatencyTable, lambda float64) SPNASConfig {
+	return SPNASConfig{
 		Train: Config{DataDir: fashionDir, Dataset: "fashion-mnist", Epochs: 2, Batch: 32, LR: 0.003,
 			Optimizer: "adam", WeightDecay: 4e-5, MaxTrain: 512, ValidFraction: 0.005, EvalBatch: 100, Seed: 3, OutDir: out},
 		Macro: mbv2.Macro{Width: 0.25, Divisor: 8, StemStride: 2}, Latency: lt, Lambda: lambda,
@@ -37,9 +35,9 @@ func ciSearch(out string, lt *LatencyTable, lambda float64) SearchConfig {
 func TestSearchFashionMNIST(t *testing.T) {
 	needFashion(t)
 	lt := testLatencyTable(rand.New(rand.NewPCG(8, 8)))
-	cfg := ciSearch(t.TempDir(), lt, 2)
+	cfg := ciSinglePath(t.TempDir(), lt, 2)
 	start := time.Now()
-	res, err := Search(context.Background(), cfg, nil)
+	res, err := SearchSinglePath(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +60,7 @@ func TestSearchFashionMNIST(t *testing.T) {
 		!(c.TestLoss > 0 && c.TestLoss < 5) || c.ParamsMB <= 0 || res.SupernetTest <= 0 {
 		t.Errorf("child %+v, supernet test %.1f%%", c, res.SupernetTest)
 	}
-	for _, f := range []string{SearchResultName, "search/" + CheckpointName, "child/result.json"} {
+	for _, f := range []string{SPNASResultName, "search/" + CheckpointName, "child/result.json"} {
 		if _, err := os.Stat(filepath.Join(cfg.Train.OutDir, f)); err != nil {
 			t.Error(err)
 		}
@@ -74,21 +72,21 @@ func TestSearchFashionMNIST(t *testing.T) {
 func TestSearchResume(t *testing.T) {
 	needFashion(t)
 	lt := testLatencyTable(rand.New(rand.NewPCG(8, 8)))
-	full := ciSearch(t.TempDir(), lt, 2)
+	full := ciSinglePath(t.TempDir(), lt, 2)
 	full.ChildEpochs = 0
-	want, err := Search(context.Background(), full, nil)
+	want, err := SearchSinglePath(context.Background(), full, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	part := full
 	part.Train.OutDir = t.TempDir()
 	part.Train.MaxSteps = 20 // in the joint phase
-	if _, err := Search(context.Background(), part, nil); !errors.Is(err, ErrStepLimit) {
+	if _, err := SearchSinglePath(context.Background(), part, nil); !errors.Is(err, ErrStepLimit) {
 		t.Fatalf("stopped run: %v", err)
 	}
 	part.Train.MaxSteps = 0
 	part.Train.Resume = true
-	got, err := Search(context.Background(), part, nil)
+	got, err := SearchSinglePath(context.Background(), part, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +101,7 @@ func TestSearchResume(t *testing.T) {
 	// Another configuration's checkpoint is refused.
 	other := part
 	other.Lambda = 3
-	if _, err := Search(context.Background(), other, nil); !errors.Is(err, ErrConfigMismatch) {
+	if _, err := SearchSinglePath(context.Background(), other, nil); !errors.Is(err, ErrConfigMismatch) {
 		t.Errorf("resume with another lambda: %v", err)
 	}
 }

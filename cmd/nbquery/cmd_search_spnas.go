@@ -31,7 +31,7 @@ func (f *spnasFlags) macro() mbv2.Macro {
 }
 
 func newSearchSinglePathCommand(opts *globalOptions) *cobra.Command {
-	cfg := train.SearchConfig{Train: train.Config{Batch: 32, LR: 0.05, Momentum: 0.9, WeightDecay: 4e-5, ValidFraction: 0.1,
+	cfg := train.SPNASConfig{Train: train.Config{Batch: 32, LR: 0.05, Momentum: 0.9, WeightDecay: 4e-5, ValidFraction: 0.1,
 		Optimizer: "sgd", EvalBatch: 100, Epochs: 8, ImageSize: 32}}
 	var net spnasFlags
 	var latFile string
@@ -92,7 +92,7 @@ README.md). --lambda 0 searches for accuracy alone and needs no table.`,
 	return cmd
 }
 
-func runSearchSinglePath(ctx context.Context, opts *globalOptions, cfg train.SearchConfig, net spnasFlags, latFile string, noStore bool, w io.Writer) error {
+func runSearchSinglePath(ctx context.Context, opts *globalOptions, cfg train.SPNASConfig, net spnasFlags, latFile string, noStore bool, w io.Writer) error {
 	if cfg.Train.DataDir == "" || cfg.Train.OutDir == "" {
 		return usagef("search single-path: --data and --out are required")
 	}
@@ -108,7 +108,7 @@ func runSearchSinglePath(ctx context.Context, opts *globalOptions, cfg train.Sea
 	}
 	ctx, stop := train.SignalContext(ctx)
 	defer stop()
-	res, err := train.Search(ctx, cfg, opts.progress())
+	res, err := train.SearchSinglePath(ctx, cfg, opts.progress())
 	if err != nil {
 		if errors.Is(err, train.ErrConfig) || errors.Is(err, train.ErrLatencyTable) {
 			return usageError{err}

@@ -41,7 +41,7 @@ func TestSinglePathCLI(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("search exit %d: %s %s", code, out, stderr)
 	}
-	var res train.SearchResult
+	var res train.SPNASResult
 	b, err := os.ReadFile(filepath.Join(run, "search.json"))
 	if err != nil {
 		t.Fatal(err)
