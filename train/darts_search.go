@@ -27,8 +27,11 @@ import (
 	"github.com/nbquery/nbquery/space/darts"
 )
 
-// SearchConfig describes a DARTS search. Zero fields take the defaults of
-// DefaultSearchConfig (TRAINER.md §9's CPU proxy with §2's hyper-parameters).
+// SearchConfig describes a DARTS search. Start from DefaultSearchConfig
+// (TRAINER.md §9's CPU proxy with §2's hyper-parameters): zero sizes, epochs,
+// learning rates and Select take its values, but a zero Momentum,
+// WeightDecay, ClipNorm, ArchWeightDecay, Resize, MaxTrain or MaxValid means
+// zero (off, native size, all images).
 type SearchConfig struct {
 	DataDir, Dataset string
 	C, Layers        int // supernet width and cells (DARTS: 16, 8)

@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -89,4 +90,26 @@ func TestDARTSEndToEnd(t *testing.T) {
 		t.Fatalf("training: %+v", tr)
 	}
 	t.Logf("argmax %s\nDARTS-PT %s\ntest accuracy after 4 steps %.1f%%", res.Argmax, res.PT, tr.TestAccuracy)
+}
+
+// TestDARTSSearchNaNGuard: a diverging search stops with ErrNonFinite and
+// never checkpoints non-finite weights (synthetic 8×8 images, one build).
+func TestDARTSSearchNaNGuard(t *testing.T) {
+	data := synthMNISTDir(t, 64, 16, 8)
+	dir := t.TempDir()
+	cfg := SearchConfig{DataDir: data, Dataset: "mnist", C: 2, Layers: 3, MaxTrain: 16, MaxValid: 16, Batch: 8,
+		EvalBatch: 8, Epochs: 2, LR: 1e30, ClipNorm: -1, CheckpointSteps: 1, OutDir: dir}
+	_, err := Search(context.Background(), cfg, nil)
+	if !errors.Is(err, ErrNonFinite) {
+		t.Fatalf("got %v, want ErrNonFinite", err)
+	}
+	if st, err := readCheckpoint(filepath.Join(dir, CheckpointName)); err == nil {
+		for name, w := range st.Weights {
+			for _, v := range w {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Fatalf("checkpoint kept a non-finite weight in %s", name)
+				}
+			}
+		}
+	}
 }

@@ -12,6 +12,15 @@
 // stops with ErrNonFinite on a NaN/Inf loss without overwriting the last good
 // checkpoint. SignalContext turns SIGINT/SIGTERM into a cancellation.
 //
+// With Config.Space "darts", Run trains a DARTS genotype (space/darts)
+// from scratch instead: quark0/darts' evaluation network with C channels and
+// Config.Layers cells, auxiliary head (AuxWeight), drop-path (DropPath) and
+// cutout (Augment.Cutout). Search runs a DARTS supernet search (first-order
+// bilevel, mixed ops over W = softmax(α)⊙M + P) and selects a genotype by
+// argmax or DARTS-PT projection, checkpointed like Run so the search and the
+// selection resume mid-way (darts_ops.go, darts_net.go, darts_search.go,
+// darts_select.go).
+//
 // The graph runs on gorgonia's TapeMachine. Heavy or broken pieces are custom
 // ops with plain-Go kernels (Conv2D, DepthwiseConv2D, MaxPool, AvgPool,
 // GlobalAvgPool, BatchNorm, Indicator); Mixture, ReLU (Rectify), Concat and
