@@ -21,6 +21,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/nbquery/nbquery/space/darts"
+	"github.com/nbquery/nbquery/space/mbv2"
 	"github.com/nbquery/nbquery/space/nb201"
 )
 
@@ -82,6 +83,9 @@ type Config struct {
 	// box-averages them to Resize×Resize (TRAINER.md §9: 28→32→16).
 	Resize  int `json:",omitempty"`
 	MaxTest int `json:",omitempty"` // evaluate on at most this many test images (seeded subset); 0 = all
+	// MBV2 is the MobileNetV2 layout of space "mbv2" (Arch is an mbv2 arch
+	// string; see mbv2net.go); nil otherwise.
+	MBV2 *mbv2.Macro `json:",omitempty"`
 }
 
 // DefaultConfig returns NB201's hyper-parameters (SGD 0.1 Nesterov, momentum
@@ -341,8 +345,27 @@ func (cfg Config) network() (network, error) {
 				AuxWeight: cfg.AuxWeight, DropPath: cfg.DropPath}
 			return buildDARTS(ps, spec, nil, batch, training, training, false)
 		}}, nil
+	case "mbv2":
+		a, err := mbv2.Parse(cfg.Arch)
+		if err != nil {
+			return network{}, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		if cfg.MBV2 == nil {
+			return network{}, fmt.Errorf("%w: mbv2: no macro layout (Config.MBV2)", ErrConfig)
+		}
+		if err := cfg.MBV2.Validate(); err != nil {
+			return network{}, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		m := *cfg.MBV2
+		return network{arch: a.String(), build: func(ps *params, inC, h, w, classes, batch int, training bool) (*model, error) {
+			mm, err := buildMBV2(ps, mbSpec{Macro: m, Arch: &a, InC: inC, H: h, W: w, Class: classes}, batch, training)
+			if err != nil {
+				return nil, err
+			}
+			return &mm.model, nil
+		}}, nil
 	}
-	return network{}, fmt.Errorf("%w: space %q (nb201, darts)", ErrConfig, cfg.Space)
+	return network{}, fmt.Errorf("%w: space %q (nb201, darts, mbv2)", ErrConfig, cfg.Space)
 }
 
 func (cfg Config) validate() (network, error) {

@@ -26,6 +26,7 @@ type experimentOptions struct {
 	cfg       experiment.Config
 	live      bool
 	liveDARTS liveDARTS
+	liveMBV2  liveMBV2
 	liveTrain train.Config
 	algos     string
 	topDecay  bool
@@ -139,6 +140,7 @@ Hardware-aware: --constraint 'latency:pixel3<=5ms' or
 	f.IntVar(&lt.C, "train-c", 8, "live: channels")
 	f.IntVar(&lt.N, "train-n", 1, "live: cells per stage")
 	addLiveDARTSFlags(f, &e.liveDARTS, lt)
+	addLiveMBV2Flags(f, &e.liveMBV2)
 	f.IntVar(&lt.MaxTrain, "train-max", 0, "live: at most this many training images (0 = all)")
 	f.Uint64Var(&lt.Seed, "train-seed", 0, "live: training seed (the same for every cell)")
 	addExecutorFlags(f, &e.exec)
@@ -230,6 +232,9 @@ func runExperiment(ctx context.Context, opts *globalOptions, e experimentOptions
 		}
 		if err := e.exec.setupLive(ctx, opts, st, lt, &c, archOf, w); err != nil {
 			return err
+		}
+		if e.liveMBV2.wrap != nil {
+			c.Live = e.liveMBV2.wrap(c.Live)
 		}
 	} else if err := e.exec.setupRuns(opts, &c, w); err != nil {
 		return err

@@ -27,6 +27,9 @@ func addLiveDARTSFlags(f *pflag.FlagSet, d *liveDARTS, lt *train.Config) {
 // (the default), the DARTS space for --bench darts, whose genotypes are
 // trained with lt's settings (Space darts) and recorded under bench darts.
 func (e *experimentOptions) liveSpace(c *experiment.Config, lt *train.Config) (func(int) (string, string), error) {
+	if c.Bench == "mbv2" {
+		return e.liveMBV2.space(c, lt, e.changed)
+	}
 	if c.Bench != "darts" {
 		return nil, nil
 	}
