@@ -76,4 +76,3 @@ func (m *liveMBV2) space(c *experiment.Config, lt *train.Config, changed func(st
 	}
 	return func(i int) (string, string) { return "mbv2", sp.Arch(i).String() }, nil
 }
-
