@@ -32,6 +32,7 @@ func newLatencyMeasureCommand(opts *globalOptions) *cobra.Command {
 	var cfg train.MeasureConfig
 	var input, out string
 	var check int
+	var archs []string
 	cmd := &cobra.Command{
 		Use:   "measure --out FILE [--width W --stem-stride S --input CxHxW --classes K]",
 		Short: "Time every op of every searched layer on this machine and write a latency table",
@@ -49,7 +50,7 @@ R(arch) = base + sum of the chosen ops' entries (skip = 0). --check N also times
 random whole networks and prints predicted against measured runtimes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runLatencyMeasure(opts, cfg, net, input, out, check, opts.stdout)
+			return runLatencyMeasure(opts, cfg, net, input, out, check, archs, opts.stdout)
 		},
 	}
 	f := cmd.Flags()
@@ -65,13 +66,22 @@ random whole networks and prints predicted against measured runtimes.`,
 	f.Uint64Var(&cfg.Seed, "seed", 0, "seed of the random weights and inputs")
 	f.BoolVar(&cfg.WallClock, "wall-clock", false, "time wall-clock instead of process CPU time (user+system; robust on a shared machine)")
 	f.IntVar(&check, "check", 0, "also time this many random whole networks against the table's prediction")
+	f.StringArrayVar(&archs, "arch", nil, "also time this network (an mbv2 arch string) against the table's prediction; repeatable")
 	f.StringVar(&out, "out", "", "table file to write")
 	return cmd
 }
 
-func runLatencyMeasure(opts *globalOptions, cfg train.MeasureConfig, net spnasFlags, input, out string, check int, w io.Writer) error {
+func runLatencyMeasure(opts *globalOptions, cfg train.MeasureConfig, net spnasFlags, input, out string, check int, archs []string, w io.Writer) error {
 	if out == "" {
 		return usagef("latency measure: --out is required")
+	}
+	var timed []mbv2.Arch
+	for _, s := range archs {
+		a, err := mbv2.Parse(s)
+		if err != nil {
+			return usageError{err}
+		}
+		timed = append(timed, a)
 	}
 	parts := strings.Split(input, "x")
 	var dims [3]int
@@ -114,7 +124,9 @@ func runLatencyMeasure(opts *globalOptions, cfg train.MeasureConfig, net spnasFl
 	fmt.Fprintf(w, "wrote %s: base %.4f ms; all-k3e3 %.4f ms, all-k5e6 %.4f ms\n", out, lt.Base, lt.Predict(uniformArch(mbv2.K3E3)), lt.Predict(uniformArch(mbv2.K5E6)))
 	rng := rand.New(rand.NewPCG(cfg.Seed, 77))
 	for i := 0; i < check; i++ {
-		a := mbv2.Sample(rng)
+		timed = append(timed, mbv2.Sample(rng))
+	}
+	for _, a := range timed {
 		ms, err := train.MeasureArch(cfg, a)
 		if err != nil {
 			return err
