@@ -345,15 +345,18 @@ func (nt *mlpNet[F]) forward(acts [][]F, m, par int) []F {
 		in, out := nt.sizes[l], nt.sizes[l+1]
 		z := acts[l+1][:m*out]
 		b := nt.params[nt.bOff[l] : nt.bOff[l]+out]
+		// z = a*W, then the intercept and the ReLU in one pass over z (as
+		// sklearn: safe_sparse_dot, += intercept, relu).
+		gemm(false, false, m, out, in, 1, acts[l][:m*in], in, nt.params[nt.wOff[l]:nt.bOff[l]], out, 0, z, out, par)
+		relu := l+1 < L
 		for r := 0; r < m; r++ {
-			copy(z[r*out:(r+1)*out], b)
-		}
-		gemm(false, false, m, out, in, 1, acts[l][:m*in], in, nt.params[nt.wOff[l]:nt.bOff[l]], out, 1, z, out, par)
-		if l+1 < L {
-			for i, v := range z {
-				if v < 0 {
-					z[i] = 0
+			zr := z[r*out : (r+1)*out]
+			for j, v := range zr {
+				v += b[j]
+				if relu && v < 0 {
+					v = 0
 				}
+				zr[j] = v
 			}
 		}
 	}
