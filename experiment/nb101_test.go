@@ -3,6 +3,7 @@ package experiment_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
@@ -151,7 +152,7 @@ func TestNB101ExperimentErrors(t *testing.T) {
 
 // TestLongNB101Experiment (NBQUERY_LONG=1) runs the README's NB101 setting
 // on the slice: 20 runs of 1,000 queries (NBQUERY_RUNS, NBQUERY_BUDGET,
-// NBQUERY_ALGOS change it).
+// NBQUERY_ALGOS change it; NBQUERY_WEAKNAS sets WeakNAS fields as JSON).
 func TestLongNB101Experiment(t *testing.T) {
 	if os.Getenv("NBQUERY_LONG") != "1" {
 		t.Skip("set NBQUERY_LONG=1")
@@ -166,6 +167,11 @@ func TestLongNB101Experiment(t *testing.T) {
 	}
 	if n, err := strconv.Atoi(os.Getenv("NBQUERY_BUDGET")); err == nil {
 		cfg.Budget = n
+	}
+	if w := os.Getenv("NBQUERY_WEAKNAS"); w != "" { // a weaknas.Config as JSON, e.g. an earlier default
+		if err := json.Unmarshal([]byte(w), &cfg.WeakNAS); err != nil {
+			t.Fatalf("NBQUERY_WEAKNAS: %v", err)
+		}
 	}
 	st := nb101Store(t)
 	start := time.Now()
