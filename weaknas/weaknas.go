@@ -44,18 +44,21 @@ const (
 //     the predictor is refitted after every 5 queries early on and the
 //     refit cost per query stays flat later (about 60 fits per 1,000
 //     queries, against 100 in the paper);
-//   - local moves around the top: 60 % of each step are the unqueried
-//     neighbours (one edge or op changed) of the best queried cell, in the
-//     predictor's order, the rest uniform from the predicted top-N;
-//   - restarts: when the best cell outside the tabu zones has not changed
-//     for 100 queries, every cell within 4 encoding features of it (two
-//     NB201 edges) becomes tabu and the predictors narrow elsewhere. This
-//     is what rescues the runs that the paper's loop loses to a second
-//     basin (NB201 cifar10-valid: index 15283, five edges from 6111).
+//   - local moves around the top: 80 % of each step (4 of 5) are
+//     neighbours (one edge or op changed) of the best queried cell, the
+//     unqueried one the predictor ranks highest, made one at a time so
+//     that each is around the best cell so far (Recentre); the rest are
+//     drawn uniformly from the predicted top-N as in the paper;
+//   - restarts: when every neighbour of the best cell outside the tabu
+//     zones has been queried (a local optimum), or it has not changed for
+//     100 queries, every cell within 4 encoding features of it (two NB201
+//     edges) becomes tabu and the predictors narrow elsewhere. This is what
+//     rescues the runs that the paper's loop loses to a second basin
+//     (NB201 cifar10-valid: index 15283, five edges from 6111).
 //
 // Zero fields of the result take the paper's values (Init 10, top 100).
 func DefaultConfig() Config {
-	return Config{K: 5, KFrac: 0.05, Local: 1, LocalShare: 0.6, Patience: 100, TabuRadius: 4}
+	return Config{K: 5, KFrac: 0.05, Local: 1, LocalShare: 0.8, Recentre: true, Patience: 100, TabuRadius: 4, TabuAtLocalOpt: true}
 }
 
 // WithDefault fills the zero fields of c that DefaultConfig sets (the
@@ -69,10 +72,10 @@ func (c Config) WithDefault() Config {
 		c.KFrac = d.KFrac
 	}
 	if c.Local == 0 {
-		c.Local, c.LocalShare = d.Local, d.LocalShare
+		c.Local, c.LocalShare, c.Recentre = d.Local, d.LocalShare, d.Recentre
 	}
 	if c.Patience == 0 {
-		c.Patience, c.TabuRadius = d.Patience, d.TabuRadius
+		c.Patience, c.TabuRadius, c.TabuAtLocalOpt = d.Patience, d.TabuRadius, d.TabuAtLocalOpt
 	}
 	return c
 }
@@ -107,12 +110,20 @@ type Config struct {
 	// the paper.
 	Local      int
 	LocalShare float64
+	// Recentre makes the local moves one at a time, each among the
+	// neighbours of the best cell so far (first improvement), instead of
+	// all around the best cell at the start of the step.
+	Recentre bool
 	// Patience > 0 restarts the narrowing when the best queried cell
 	// outside the tabu zones has not changed for Patience queries: the
 	// cells within TabuRadius encoding features of it become tabu (never
 	// sampled again) and the next predictors narrow elsewhere.
 	Patience   int
 	TabuRadius int
+	// TabuAtLocalOpt also restarts as soon as every neighbour of that best
+	// cell has been queried (a proven local optimum), without waiting for
+	// Patience queries.
+	TabuAtLocalOpt bool
 
 	// Factory makes the weak predictor (nil: NewFast, or NewFastMember for
 	// the EI ensemble).
@@ -356,20 +367,32 @@ func (w *WeakNAS) Search(ctx context.Context, s *search.Session, rng *rand.Rand)
 				}
 				if rb != regionBest {
 					regionBest, lastImp = rb, len(s.Queries)
-				} else if len(s.Queries)-lastImp >= c.Patience {
+				} else if len(s.Queries)-lastImp >= c.Patience || (c.TabuAtLocalOpt && w.localOpt(s, rb, tabu)) {
 					w.markTabu(tabu, rb, c.TabuRadius)
 					regionBest = -1
 				}
 			}
 			ranked = search.TopK(ranked, pred, pool, N, inTabu)
 			if nl := int(math.Round(c.LocalShare * float64(k))); c.Local > 0 && nl > 0 {
-				nb = w.localMoves(nb, &best, s, pred, tabu, c.Local, min(nl, k))
-				for _, i := range nb {
-					if s.Done() {
-						break
+				if c.Recentre {
+					// One move at a time, each around the best cell so far.
+					for m := min(nl, k); m > 0 && !s.Done(); m-- {
+						nb = w.localMoves(nb, &best, s, pred, tabu, c.Local, 1)
+						if len(nb) == 0 {
+							break
+						}
+						s.Query(nb[0])
+						k--
 					}
-					s.Query(i)
-					k--
+				} else {
+					nb = w.localMoves(nb, &best, s, pred, tabu, c.Local, min(nl, k))
+					for _, i := range nb {
+						if s.Done() {
+							break
+						}
+						s.Query(i)
+						k--
+					}
 				}
 			}
 			P := sel[:0]
@@ -494,6 +517,18 @@ func (w *WeakNAS) localMoves(dst []int, best *[]int, s *search.Session, pred []f
 		return 0
 	})
 	return dst[:min(k, len(dst))]
+}
+
+// localOpt reports whether every valid, non-tabu neighbour of cell c has
+// been queried.
+func (w *WeakNAS) localOpt(s *search.Session, c int, tabu []bool) bool {
+	var nbs [64]int
+	for _, i := range s.Space.Neighbours(nbs[:0], c) {
+		if !s.Seen(i) && s.Oracle.Valid(i) && !tabu[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // markTabu marks every cell whose encoding differs from cell c's in at most
