@@ -58,23 +58,10 @@ func TestDARTSEndToEnd(t *testing.T) {
 	}
 
 	// Interrupted after 1 search step, then after 4 more (in DARTS-PT's
-	// tuning), then resumed to the end: the same genotypes and α.
-	cfg2 := ciSearch(dir, t.TempDir())
-	cfg2.MaxSteps = 1
-	if _, err := Search(context.Background(), cfg2, nil); !errors.Is(err, ErrStepLimit) {
-		t.Fatalf("first leg: %v", err)
-	}
-	cfg2.Resume, cfg2.MaxSteps = true, 4
-	if _, err := Search(context.Background(), cfg2, nil); !errors.Is(err, ErrStepLimit) {
-		t.Fatalf("second leg: %v", err)
-	}
-	cfg2.MaxSteps = 0
-	res2, err := Search(context.Background(), cfg2, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res2.Argmax != res.Argmax || res2.PT != res.PT || !reflect.DeepEqual(res2.Alpha, res.Alpha) || !reflect.DeepEqual(res2.Decisions, res.Decisions) {
-		t.Fatalf("resumed search differs:\n%v\n%v", res2.PT, res.PT)
+	// tuning), then resumed to the end: the same genotypes and α (three more
+	// supernet builds: not under -short, CI's second, OpenBLAS pass).
+	if !testing.Short() {
+		resumedSearch(t, dir, res)
 	}
 
 	// Train the DARTS-PT genotype from scratch (8 cells would be the paper's
@@ -111,5 +98,28 @@ func TestDARTSSearchNaNGuard(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// resumedSearch repeats the CI search interrupted mid-search and
+// mid-selection and checks it ends where the uninterrupted one (res) did.
+func resumedSearch(t *testing.T, dir string, res SearchResult) {
+	t.Helper()
+	cfg2 := ciSearch(dir, t.TempDir())
+	cfg2.MaxSteps = 1
+	if _, err := Search(context.Background(), cfg2, nil); !errors.Is(err, ErrStepLimit) {
+		t.Fatalf("first leg: %v", err)
+	}
+	cfg2.Resume, cfg2.MaxSteps = true, 4
+	if _, err := Search(context.Background(), cfg2, nil); !errors.Is(err, ErrStepLimit) {
+		t.Fatalf("second leg: %v", err)
+	}
+	cfg2.MaxSteps = 0
+	res2, err := Search(context.Background(), cfg2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res2.Argmax != res.Argmax || res2.PT != res.PT || !reflect.DeepEqual(res2.Alpha, res.Alpha) || !reflect.DeepEqual(res2.Decisions, res.Decisions) {
+		t.Fatalf("resumed search differs:\n%v\n%v", res2.PT, res.PT)
 	}
 }
