@@ -91,7 +91,8 @@ type Decision struct {
 	Edge    int       `json:"edge,omitempty"`
 	Node    int       `json:"node,omitempty"`
 	Options []string  `json:"options"`
-	Acc     []float64 `json:"acc"` // accuracy without each option
+	Acc     []float64 `json:"acc"` // accuracy without each option (edges: one pass per drop, n, n-1, ..., 3 options)
+	Dropped []string  `json:"dropped,omitempty"`
 	Chosen  []string  `json:"chosen"`
 }
 
@@ -100,14 +101,28 @@ func (d Decision) String() string {
 	if d.Kind == "op" {
 		n, j := darts.EdgeEnds(d.Edge)
 		fmt.Fprintf(&b, "pt %s op edge %d (node %d <- input %d): acc without", d.Cell, d.Edge, n, j)
-	} else {
-		fmt.Fprintf(&b, "pt %s edges of node %d: acc without", d.Cell, d.Node)
-	}
-	for i, o := range d.Options {
-		if i > 0 {
-			b.WriteByte(',')
+		for i, o := range d.Options {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, " %s %.2f", o, d.Acc[i])
 		}
-		fmt.Fprintf(&b, " %s %.2f", o, d.Acc[i])
+	} else {
+		fmt.Fprintf(&b, "pt %s edges of node %d:", d.Cell, d.Node)
+		at := 0
+		for pass, n := 0, d.Node+darts.NumInputs; n > 2 && at+n <= len(d.Options); pass, n = pass+1, n-1 {
+			b.WriteString(" acc without")
+			for i := at; i < at+n; i++ {
+				if i > at {
+					b.WriteByte(',')
+				}
+				fmt.Fprintf(&b, " %s %.2f", d.Options[i], d.Acc[i])
+			}
+			if pass < len(d.Dropped) {
+				fmt.Fprintf(&b, " -> drop %s;", d.Dropped[pass])
+			}
+			at += n
+		}
 	}
 	fmt.Fprintf(&b, " -> keep %s", strings.Join(d.Chosen, ", "))
 	return b.String()
@@ -247,6 +262,8 @@ func (p *projector) projectEdge(ct int) (Decision, error) {
 		for k := range darts.NumOps {
 			p.mix.set(ct, remain[drop], k, 0, 0)
 		}
+		_, j := darts.EdgeEnds(remain[drop])
+		d.Dropped = append(d.Dropped, fmt.Sprintf("input %d", j))
 		remain = append(remain[:drop], remain[drop+1:]...)
 	}
 	for _, e := range remain {

@@ -2,6 +2,7 @@ package train
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -109,6 +110,10 @@ func TestDARTSPTKnownContributions(t *testing.T) {
 		}
 		for ct, d := range ds {
 			if d.Kind != "op" {
+				// Node i has i+2 inputs and keeps 2: i drops, each its own pass.
+				if len(d.Dropped) != d.Node || len(d.Chosen) != 2 || !strings.Contains(d.String(), "-> drop ") {
+					t.Fatalf("edge decision %v", d)
+				}
 				continue
 			}
 			// The op whose removal hurts most: largest softmax weight × contribution.
