@@ -226,6 +226,19 @@ type MeasureConfig struct {
 	WallClock bool // time wall-clock instead of process CPU time
 }
 
+func (cfg MeasureConfig) withDefaults() MeasureConfig {
+	if cfg.Batch <= 0 {
+		cfg.Batch = 1
+	}
+	if cfg.Repeats <= 0 {
+		cfg.Repeats = 20
+	}
+	if cfg.Warmup <= 0 {
+		cfg.Warmup = 3
+	}
+	return cfg
+}
+
 // segmentTime builds a float32 eval graph of build(builder, input) on an
 // input of shape (batch, c, h, w) and returns the median forward time in ms.
 func segmentTime(cfg MeasureConfig, c, h, w int, build func(b *builder, x *G.Node) (*G.Node, error)) (float64, error) {
@@ -288,15 +301,7 @@ func cpuTime() float64 {
 // WallClock), and returns the table in ms. progress (may be nil)
 // gets one line per layer.
 func MeasureLatency(cfg MeasureConfig, progress func(string)) (*LatencyTable, error) {
-	if cfg.Batch <= 0 {
-		cfg.Batch = 1
-	}
-	if cfg.Repeats <= 0 {
-		cfg.Repeats = 20
-	}
-	if cfg.Warmup <= 0 {
-		cfg.Warmup = 3
-	}
+	cfg = cfg.withDefaults()
 	if progress == nil {
 		progress = func(string) {}
 	}
@@ -397,15 +402,7 @@ func MeasureLatency(cfg MeasureConfig, progress func(string)) (*LatencyTable, er
 // MeasureArch times a whole child network's forward pass (same protocol as
 // MeasureLatency), to check the table's additivity.
 func MeasureArch(cfg MeasureConfig, a mbv2.Arch) (float64, error) {
-	if cfg.Batch <= 0 {
-		cfg.Batch = 1
-	}
-	if cfg.Repeats <= 0 {
-		cfg.Repeats = 20
-	}
-	if cfg.Warmup <= 0 {
-		cfg.Warmup = 3
-	}
+	cfg = cfg.withDefaults()
 	ps := newParams(tensor.Float32, rand.New(rand.NewPCG(cfg.Seed, 9)))
 	mm, err := buildMBV2(ps, mbSpec{Macro: cfg.Macro, Arch: &a, InC: cfg.InC, H: cfg.H, W: cfg.W, Class: cfg.Classes}, cfg.Batch, false)
 	if err != nil {

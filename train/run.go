@@ -696,16 +696,29 @@ func scoreLogits(v any, labels []int, n int) (correct int, lossSum float64) {
 // evaluate runs the eval-mode graph over a loader (padding the last batch)
 // and returns the mean loss and accuracy in percent.
 func evaluate(m *model, l *loader) (loss, acc float64, err error) {
+	return evaluateBatches(m, len(l.perm), func(from int, labels []int) (int, error) {
+		switch x := m.x.Value().Data().(type) {
+		case []float32:
+			return fill(l, from, m.batch, x, m.y.Value().Data().([]float32), labels, nil), nil
+		case []float64:
+			return fill(l, from, m.batch, x, m.y.Value().Data().([]float64), labels, nil), nil
+		}
+		return 0, ErrDtype
+	})
+}
+
+// evaluateBatches runs m over n examples, fillBatch writing the inputs of
+// positions [from, from+batch) into m's input nodes and their labels (and
+// returning how many are real, not padding), and returns the mean loss and
+// the accuracy in percent.
+func evaluateBatches(m *model, n int, fillBatch func(from int, labels []int) (int, error)) (loss, acc float64, err error) {
 	labels := make([]int, m.batch)
 	var correct, seen int
 	var lossSum float64
-	for from := 0; from < len(l.perm); from += m.batch {
-		var valid int
-		switch x := m.x.Value().Data().(type) {
-		case []float32:
-			valid = fill(l, from, m.batch, x, m.y.Value().Data().([]float32), labels, nil)
-		case []float64:
-			valid = fill(l, from, m.batch, x, m.y.Value().Data().([]float64), labels, nil)
+	for from := 0; from < n; from += m.batch {
+		valid, err := fillBatch(from, labels)
+		if err != nil {
+			return 0, 0, err
 		}
 		if err := m.vm.RunAll(); err != nil {
 			return 0, 0, fmt.Errorf("train: evaluate: %w", err)

@@ -134,26 +134,8 @@ func loadMBSplits(cfg Config, maxPerClass int) (*mbData, error) {
 // evaluateMB runs an eval graph over a feed (padding the last batch) and
 // returns the mean loss and the accuracy in percent.
 func evaluateMB(m *mbModel, f *feed, classes int) (loss, acc float64, err error) {
-	labels := make([]int, m.batch)
-	var correct, seen int
-	var lossSum float64
 	x, y := m.x.Value().Data().([]float32), m.y.Value().Data().([]float32)
-	for from := 0; from < len(f.l.perm); from += m.batch {
-		valid, err := f.fill(from, m.batch, classes, x, y, labels, nil)
-		if err != nil {
-			return 0, 0, err
-		}
-		if err := m.vm.RunAll(); err != nil {
-			return 0, 0, fmt.Errorf("train: evaluate: %w", err)
-		}
-		c, s := scoreLogits(m.logits.Value(), labels, valid)
-		m.vm.Reset()
-		correct += c
-		lossSum += s
-		seen += valid
-	}
-	if seen == 0 {
-		return 0, 0, nil
-	}
-	return lossSum / float64(seen), 100 * float64(correct) / float64(seen), nil
+	return evaluateBatches(&m.model, len(f.l.perm), func(from int, labels []int) (int, error) {
+		return f.fill(from, m.batch, classes, x, y, labels, nil)
+	})
 }
