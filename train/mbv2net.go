@@ -27,40 +27,41 @@ type mbModel struct {
 	model
 	ce      *G.Node       // cross-entropy part of the loss
 	runtime *G.Node       // supernet with a latency table: predicted runtime
-	lambda  *tensor.Dense // (1): the latency coefficient, written before a step
-	drop    *tensor.Dense // (20·3): warm-up dropout multipliers (1 = off)
+	lambda  *G.Node       // scalar input: the latency coefficient (setLambda)
+	drops   []*G.Node     // scalar inputs: warm-up dropout multipliers, 3 per layer (setDrop; 1 = off)
 	layers  []superLayer  // supernet: decisions of the 20 searched layers
 	thresh  []*G.Node     // supernet: threshold parameters
 }
 
-// scalarIn returns a (1)-tensor input node (value v) and a scalar view.
-func scalarIn(g *G.ExprGraph, dt tensor.Dtype, name string, n int, v float64) (*G.Node, *tensor.Dense) {
-	t := tensor.New(tensor.Of(dt), tensor.WithShape(n))
-	setAll(t, v)
-	return G.NewVector(g, dt, G.WithShape(n), G.WithName(name), G.WithValue(t)), t
+// scalarInput is a scalar input node of value v. Its value is replaced with
+// setScalar (G.Let); scalars are kept as gorgonia scalars throughout (a
+// slice of a vector input gave a shape-(1) value at run time that broke a
+// later Add on a resumed run).
+func scalarInput(g *G.ExprGraph, dt tensor.Dtype, name string, v float64) *G.Node {
+	return G.NewScalar(g, dt, G.WithName(name), G.WithValue(scalarValueOf(dt, v)))
 }
 
-func setAll(t *tensor.Dense, v float64) {
-	switch d := t.Data().(type) {
-	case []float32:
-		for i := range d {
-			d[i] = float32(v)
-		}
-	case []float64:
-		for i := range d {
-			d[i] = v
-		}
+func scalarValueOf(dt tensor.Dtype, v float64) G.Value {
+	if dt == tensor.Float32 {
+		return G.NewF32(float32(v))
 	}
+	return G.NewF64(v)
 }
 
-func setAt(t *tensor.Dense, i int, v float64) {
-	switch d := t.Data().(type) {
-	case []float32:
-		d[i] = float32(v)
-	case []float64:
-		d[i] = v
-	}
+func setScalar(n *G.Node, v float64) error {
+	return G.Let(n, scalarValueOf(n.Dtype(), v))
 }
+
+// setLambda sets the latency coefficient (a no-op without a latency term).
+func (m *mbModel) setLambda(v float64) error {
+	if m.lambda == nil {
+		return nil
+	}
+	return setScalar(m.lambda, v)
+}
+
+// setDrop sets decision i's dropout multiplier (layer i/3, decision i%3).
+func (m *mbModel) setDrop(i int, v float64) error { return setScalar(m.drops[i], v) }
 
 func buildMBV2(ps *params, spec mbSpec, batch int, training bool) (*mbModel, error) {
 	if err := spec.Macro.Validate(); err != nil {
@@ -78,9 +79,10 @@ func buildMBV2(ps *params, spec mbSpec, batch int, training bool) (*mbModel, err
 		G.WithValue(tensor.New(tensor.Of(dt), tensor.WithShape(batch, spec.Class))))
 	m := &mbModel{}
 	super := spec.Arch == nil
-	var dropVec *G.Node
 	if super {
-		dropVec, m.drop = scalarIn(b.g, dt, "drop", mbv2.Layers*numDec, 1)
+		for i := 0; i < mbv2.Layers*numDec; i++ {
+			m.drops = append(m.drops, scalarInput(b.g, dt, fmt.Sprintf("drop%d", i), 1))
+		}
 	}
 	mc := spec.Macro
 	stem := mc.Stem()
@@ -101,11 +103,7 @@ func buildMBV2(ps *params, spec mbSpec, batch int, training bool) (*mbModel, err
 			h, _, err = b.mbconv(h, name, blk, blk.Fixed.Kernel(), blk.Expand, false, [numDec]*G.Node{})
 		case super:
 			var drops [numDec]*G.Node
-			for k := range drops {
-				if drops[k], err = G.Slice(dropVec, G.S(blk.Layer*numDec+k)); err != nil {
-					return fail(err)
-				}
-			}
+			copy(drops[:], m.drops[blk.Layer*numDec:])
 			var sl *superLayer
 			h, sl, err = b.mbconv(h, name, blk, 5, 6, true, drops)
 			if err == nil {
@@ -152,17 +150,12 @@ func buildMBV2(ps *params, spec mbSpec, batch int, training bool) (*mbModel, err
 		if m.runtime, err = spec.Latency.graph(b.g, dt, m.layers); err != nil {
 			return fail(err)
 		}
-		var lam *G.Node
-		lam, m.lambda = scalarIn(b.g, dt, "lambda", 1, 0)
-		ls, err := G.Sum(lam)
-		if err != nil {
-			return fail(err)
-		}
+		m.lambda = scalarInput(b.g, dt, "lambda", 0)
 		lr, err := G.Log(m.runtime)
 		if err != nil {
 			return fail(err)
 		}
-		term, err := G.Mul(ls, lr)
+		term, err := G.Mul(m.lambda, lr)
 		if err != nil {
 			return fail(err)
 		}

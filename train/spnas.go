@@ -443,8 +443,8 @@ func (r *mbRun) train(ctx context.Context, data *mbData, progress io.Writer) (mb
 				if st.Step < warm {
 					lam, keep = 0, r.search.WarmupKeep
 				}
-				if tm.lambda != nil {
-					setAll(tm.lambda, lam)
+				if err := tm.setLambda(lam); err != nil {
+					return out, err
 				}
 				for i := 0; i < mbv2.Layers*numDec; i++ {
 					v := 1.0
@@ -454,7 +454,9 @@ func (r *mbRun) train(ctx context.Context, data *mbData, progress io.Writer) (mb
 							v = 1 / keep
 						}
 					}
-					setAt(tm.drop, i, v)
+					if err := tm.setDrop(i, v); err != nil {
+						return out, err
+					}
 				}
 			}
 			if err := tm.vm.RunAll(); err != nil {

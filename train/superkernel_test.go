@@ -278,7 +278,9 @@ func TestSuperkernelGradients(t *testing.T) {
 	for i := 0; i < B; i++ {
 		oh[i*3+i] = 1
 	}
-	setAll(m.lambda, 0.3)
+	if err := m.setLambda(0.3); err != nil {
+		t.Fatal(err)
+	}
 	run := func(mm *mbModel) float64 {
 		t.Helper()
 		if err := mm.vm.RunAll(); err != nil {
@@ -367,7 +369,9 @@ func TestSuperkernelGradients(t *testing.T) {
 	defer rm.vm.Close()
 	copy(rm.x.Value().Data().([]float64), x)
 	copy(rm.y.Value().Data().([]float64), oh)
-	setAll(rm.lambda, 0.3)
+	if err := rm.setLambda(0.3); err != nil {
+		t.Fatal(err)
+	}
 	if err := rm.vm.RunAll(); err != nil {
 		t.Fatal(err)
 	}

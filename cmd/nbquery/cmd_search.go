@@ -13,8 +13,8 @@ var searchSpaces []func(opts *globalOptions) *cobra.Command
 func newSearchCommand(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "search SPACE",
-		Short: "Search a space live by supernet training (darts)",
-		Long: `Search a cell space live: train a weight-sharing supernet on the CPU and
+		Short: "Search a space live by supernet training (darts, single-path)",
+		Long: `Search a space live: train a weight-sharing supernet on the CPU and
 select an architecture from it. Each space is a subcommand.`,
 	}
 	for _, f := range searchSpaces {
