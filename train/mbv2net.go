@@ -25,12 +25,12 @@ type mbSpec struct {
 // mbModel is a compiled MBV2 graph.
 type mbModel struct {
 	model
-	ce      *G.Node       // cross-entropy part of the loss
-	runtime *G.Node       // supernet with a latency table: predicted runtime
-	lambda  *G.Node       // scalar input: the latency coefficient (setLambda)
-	drops   []*G.Node     // scalar inputs: warm-up dropout multipliers, 3 per layer (setDrop; 1 = off)
-	layers  []superLayer  // supernet: decisions of the 20 searched layers
-	thresh  []*G.Node     // supernet: threshold parameters
+	ce      *G.Node      // cross-entropy part of the loss
+	runtime *G.Node      // supernet with a latency table: predicted runtime
+	lambda  *G.Node      // scalar input: the latency coefficient (setLambda)
+	drops   []*G.Node    // scalar inputs: warm-up dropout multipliers, 3 per layer (setDrop; 1 = off)
+	layers  []superLayer // supernet: decisions of the 20 searched layers
+	thresh  []*G.Node    // supernet: threshold parameters
 }
 
 // scalarInput is a scalar input node of value v. Its value is replaced with
