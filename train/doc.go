@@ -21,6 +21,17 @@
 // selection resume mid-way (darts_ops.go, darts_net.go, darts_search.go,
 // darts_select.go).
 //
+// With Config.Space "mbv2" (Config.MBV2 the layout), Run trains a
+// MobileNetV2 network of the Single-Path NAS space (space/mbv2).
+// SearchSinglePath runs Single-Path NAS: a supernet of superkernels
+// (superkernel.go: one 5×5 depthwise kernel per searched layer whose ring,
+// upper expansion half and whole branch are switched by straight-through
+// indicators on trainable thresholds), loss CE + λ·log R with R from a
+// LatencyTable (latency.go, measured by MeasureLatency), then the decided
+// network trained from scratch (spnas.go, mbv2net.go). Image folders are
+// read with torchvision's RandomResizedCrop/flip and centre-crop evaluation
+// (augment.go, decoded per batch).
+//
 // The graph runs on gorgonia's TapeMachine. Heavy or broken pieces are custom
 // ops with plain-Go kernels (Conv2D, DepthwiseConv2D, MaxPool, AvgPool,
 // GlobalAvgPool, BatchNorm, Indicator); Mixture, ReLU (Rectify), Concat and
