@@ -4,12 +4,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,15 +116,53 @@ func (d dryRunExec) Run(_ context.Context, trials []executor.Trial) ([]index.Liv
 // the configuration hash of the result against t's), writing its result to
 // the spool instead of the store. The job script appends --out.
 func trainArgs(exe string, t executor.Trial, result string) []string {
+	// The whole configuration travels as JSON, so that every setting of
+	// every space (DARTS layers, input size, MobileNetV2 macro, ...) reaches
+	// the task and the result's config hash matches the trial's.
 	c := t.Train
-	ff := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	return []string{exe, "-q", "train", t.Bench, "--arch", c.Arch, "--data", c.DataDir, "--dataset", c.Dataset,
-		"--epochs", strconv.Itoa(c.Epochs), "--batch", strconv.Itoa(c.Batch), "--lr", ff(c.LR),
-		"--momentum", ff(c.Momentum), "--nesterov=" + strconv.FormatBool(c.Nesterov), "--weight-decay", ff(c.WeightDecay),
-		"--optimizer", c.Optimizer, "--schedule", c.Schedule, "--seed", strconv.FormatUint(c.Seed, 10),
-		"--c", strconv.Itoa(c.C), "--n", strconv.Itoa(c.N), "--max-train", strconv.Itoa(c.MaxTrain),
-		"--valid-fraction", ff(c.ValidFraction), "--skip-corrupt=" + strconv.FormatBool(c.SkipCorrupt),
-		"--no-store", "--result-file", result}
+	c.OutDir, c.Resume, c.ResumeOrStart = "", false, false
+	b, _ := json.Marshal(c)
+	return []string{exe, "-q", "train", t.Bench, "--trial-config", string(b), "--no-store", "--result-file", result}
+}
+
+// decodeTrialConfig reads trainArgs' --trial-config.
+func decodeTrialConfig(s string) (train.Config, error) {
+	var cfg train.Config
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, usagef("--trial-config: %v", err)
+	}
+	return cfg, nil
+}
+
+// runTrialTask is the Slurm task's side of trainArgs: it trains the
+// configuration cfgJSON of a trial of bench (checkpoints in out) and writes
+// the result's store record to x.resultFile.
+func runTrialTask(ctx context.Context, opts *globalOptions, bench, cfgJSON, out string, x *trainExec, w io.Writer) error {
+	cfg, err := decodeTrialConfig(cfgJSON)
+	if err != nil {
+		return err
+	}
+	cfg.OutDir = out
+	res, err := train.Run(ctx, cfg, opts.progress())
+	if err != nil {
+		if errors.Is(err, train.ErrConfig) {
+			return usageError{err}
+		}
+		return err
+	}
+	if x.resultFile != "" && res.Completed {
+		if err := executor.WriteResult(x.resultFile, executor.ResultOf(bench, cfg, res)); err != nil {
+			return err
+		}
+	}
+	if opts.structured() {
+		return writeJSONValue(w, res)
+	}
+	fmt.Fprintf(w, "trained %s %s on %s for %d epochs (seed %d): valid %.2f%%, test %.2f%%\n",
+		bench, cfg.Arch, cfg.Dataset, cfg.Epochs, cfg.Seed, res.ValidAccuracy, res.TestAccuracy)
+	return nil
 }
 
 // liveStore merges trial results into the store: only this (coordinating)

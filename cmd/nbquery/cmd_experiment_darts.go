@@ -16,7 +16,7 @@ type liveDARTS struct {
 }
 
 func addLiveDARTSFlags(f *pflag.FlagSet, d *liveDARTS, lt *train.Config) {
-	f.IntVar(&lt.Layers, "train-layers", 5, "live darts: cells of each trained genotype's network")
+	f.IntVar(&lt.Layers, "train-layers", 0, "live darts: cells of each trained genotype's network (0 = 5)")
 	f.IntVar(&lt.Resize, "train-size", 0, "live: input side after zero-padding and box-averaging (0 = native)")
 	f.IntVar(&lt.MaxTest, "train-max-test", 0, "live: evaluate on at most this many test images (0 = all)")
 	f.IntVar(&d.pool, "darts-pool", 1000, "live darts: random genotypes random draws choose from (seeded by --seed)")
@@ -40,6 +40,9 @@ func (e *experimentOptions) liveSpace(c *experiment.Config, lt *train.Config) (f
 	sp := search.NewDARTS(d.pool, d.capacity, c.Seed)
 	c.LiveSpace = sp
 	lt.Space = "darts"
+	if lt.Layers == 0 {
+		lt.Layers = 5
+	}
 	if e.changed == nil || !e.changed("bananas-encoding") {
 		c.Bananas.Encoding = "onehot" // the DARTS space has no path encoding
 	}

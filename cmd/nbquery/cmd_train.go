@@ -21,6 +21,7 @@ func init() { extraCommands = append(extraCommands, newTrainCommand) }
 func newTrainCommand(opts *globalOptions) *cobra.Command {
 	cfg := train.DefaultConfig()
 	var noStore bool
+	var trialConfig string
 	var x trainExec
 	var dt dartsTrain
 	cmd := &cobra.Command{
@@ -45,6 +46,9 @@ resume where they stopped and are skipped once finished; each finished run is
 recorded in the store under bench darts with the protocol in the dataset name.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if trialConfig != "" {
+				return runTrialTask(cmd.Context(), opts, args[0], trialConfig, cfg.OutDir, &x, opts.stdout)
+			}
 			if args[0] == "darts" {
 				return runTrainDARTS(cmd, opts, cfg, dt, noStore, opts.stdout)
 			}
@@ -78,6 +82,8 @@ recorded in the store under bench darts with the protocol in the dataset name.`,
 	f.DurationVar(&cfg.TimeLimit, "time-limit", 0, "stop with a checkpoint after this long (e.g. 30m)")
 	f.DurationVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "checkpoint interval")
 	f.BoolVar(&noStore, "no-store", false, "do not record the result in the store")
+	f.StringVar(&trialConfig, "trial-config", "", "the whole training configuration as JSON (the Slurm tasks of live experiments)")
+	f.MarkHidden("trial-config")
 	addTrainExecFlags(f, &x)
 	addTrainDARTSFlags(f, &dt)
 	return cmd

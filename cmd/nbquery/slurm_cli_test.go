@@ -206,7 +206,7 @@ func TestSlurmDryRun(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	for _, want := range []string{"#SBATCH --partition=gpu", "#SBATCH --time=45", "#SBATCH --mem=2G", "#SBATCH --cpus-per-task=2",
-		"#SBATCH --account=lab", "#SBATCH --array=0-1", "train nb201 --arch '|", "--max-train 300", "--c 4",
+		"#SBATCH --account=lab", "#SBATCH --array=0-1", "train nb201 --trial-config '{\"Arch\":\"|", `"MaxTrain":300`, `"C":4,`,
 		"--result-file " + dir + "/spool/results/"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("script lacks %q:\n%s", want, out)
