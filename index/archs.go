@@ -2,14 +2,11 @@ package index
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strings"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-
+	"github.com/nbquery/nbquery/internal/arrowfile"
 	"github.com/nbquery/nbquery/space/nb201"
 	"github.com/nbquery/nbquery/space/sss"
 )
@@ -69,12 +66,10 @@ func spaceSize(bench string) int {
 // writeArchs writes the arch list of bench: one row per index with the arch
 // string and its space code.
 func writeArchs(path, bench string, archs []string) error {
-	mem := memory.DefaultAllocator
-	sb := array.NewStringBuilder(mem)
-	cb := array.NewInt32Builder(mem)
-	defer sb.Release()
-	defer cb.Release()
 	seen := map[string]int{}
+	offsets := make([]int32, 1, len(archs)+1)
+	var names []byte
+	codes := make([]int32, len(archs))
 	for i, a := range archs {
 		if j, dup := seen[a]; dup {
 			return fmt.Errorf("index: arch list: index %d repeats index %d (%s)", i, j, a)
@@ -84,24 +79,21 @@ func writeArchs(path, bench string, archs []string) error {
 		if spaceSize(bench) > 0 && code < 0 {
 			return fmt.Errorf("index: arch list: index %d: %q is not a %s architecture", i, a, bench)
 		}
-		sb.Append(a)
-		cb.Append(int32(code))
+		names = append(names, a...)
+		if len(names) > math.MaxInt32 {
+			return fmt.Errorf("index: arch list: over 2 GiB of names")
+		}
+		offsets = append(offsets, int32(len(names)))
+		codes[i] = int32(code)
 	}
-	schema := arrow.NewSchema([]arrow.Field{
-		{Name: "arch", Type: arrow.BinaryTypes.String},
-		{Name: "code", Type: arrow.PrimitiveTypes.Int32},
-	}, nil)
-	as, cs := sb.NewArray(), cb.NewArray()
-	defer as.Release()
-	defer cs.Release()
-	rec := array.NewRecordBatch(schema, []arrow.Array{as, cs}, int64(len(archs)))
-	defer rec.Release()
+	schema := arrowfile.Schema{Fields: []arrowfile.Field{{Name: "arch", Type: arrowfile.String}, {Name: "code", Type: arrowfile.Int32}}}
 	return WriteFileAtomic(path, func(f *os.File) error {
-		fw, err := ipc.NewFileWriter(f, ipc.WithSchema(schema))
+		fw, err := arrowfile.NewWriter(f, schema)
 		if err != nil {
 			return err
 		}
-		if err := fw.Write(rec); err != nil {
+		err = fw.Write(len(archs), []arrowfile.WriteColumn{{Data: names, Offsets: arrowfile.Bytes(offsets)}, {Data: arrowfile.Bytes(codes)}})
+		if err != nil {
 			return err
 		}
 		return fw.Close()
@@ -110,10 +102,9 @@ func writeArchs(path, bench string, archs []string) error {
 
 // archTable is the mapped arch list of a benchmark.
 type archTable struct {
-	names *array.String
+	names arrowfile.Column // utf8
 	codes []int32
 	inv   []int32 // code -> index, -1 if absent; built on first use
-	rec   arrow.RecordBatch
 }
 
 func (s *Store) loadArchs(bm *benchManifest) (*archTable, error) {
@@ -121,25 +112,22 @@ func (s *Store) loadArchs(bm *benchManifest) (*archTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := ipc.NewMappedFileReader(m.data)
+	r, err := arrowfile.Open(m.data)
 	if err != nil {
 		return nil, fmt.Errorf("index: %s: %w: %v", bm.Archs, ErrCorrupt, err)
 	}
-	defer r.Close()
-	if r.NumRecords() != 1 {
-		return nil, fmt.Errorf("index: %s: %w: %d record batches", bm.Archs, ErrCorrupt, r.NumRecords())
+	if r.NumBatches() != 1 {
+		return nil, fmt.Errorf("index: %s: %w: %d record batches", bm.Archs, ErrCorrupt, r.NumBatches())
 	}
-	rec, err := r.RecordBatchAt(0)
-	if err != nil {
-		return nil, fmt.Errorf("index: %s: %w: %v", bm.Archs, ErrCorrupt, err)
-	}
-	names, ok1 := rec.Column(0).(*array.String)
-	codes, ok2 := rec.Column(1).(*array.Int32)
-	if !ok1 || !ok2 {
-		rec.Release()
+	fs := r.Schema().Fields
+	if len(fs) != 2 || !fs[0].Type.Equal(arrowfile.String) || !fs[1].Type.Equal(arrowfile.Int32) {
 		return nil, fmt.Errorf("index: %s: %w: unexpected column types", bm.Archs, ErrCorrupt)
 	}
-	return &archTable{names: names, codes: codes.Int32Values(), rec: rec}, nil
+	rec, err := r.Batch(0)
+	if err != nil {
+		return nil, fmt.Errorf("index: %s: %w: %v", bm.Archs, ErrCorrupt, err)
+	}
+	return &archTable{names: rec.Columns[0], codes: arrowfile.Int32s(rec.Columns[1].Data)}, nil
 }
 
 // Archs returns the stored architecture list of bench in index order.
@@ -154,7 +142,7 @@ func (s *Store) Archs(bench string) ([]string, error) {
 	}
 	out := make([]string, at.names.Len())
 	for i := range out {
-		out[i] = at.names.Value(i)
+		out[i] = at.names.Str(i)
 	}
 	return out, nil
 }
@@ -164,13 +152,12 @@ func (s *Store) checkArchs(bench string, bm *benchManifest, archs []string) erro
 	if err != nil {
 		return err
 	}
-	defer stored.rec.Release()
 	if stored.names.Len() != len(archs) {
 		return fmt.Errorf("%w: %s has %d architectures, the source %d", ErrArchMismatch, bench, stored.names.Len(), len(archs))
 	}
 	for i, a := range archs {
-		if stored.names.Value(i) != a {
-			return fmt.Errorf("%w: %s index %d is %q in the store, %q in the source", ErrArchMismatch, bench, i, stored.names.Value(i), a)
+		if stored.names.Str(i) != a {
+			return fmt.Errorf("%w: %s index %d is %q in the store, %q in the source", ErrArchMismatch, bench, i, stored.names.Str(i), a)
 		}
 	}
 	return nil

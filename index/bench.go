@@ -8,9 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/nbquery/nbquery/internal/arrowfile"
 )
 
 // Bench is one benchmark of an open store: the union of its segments, newer
@@ -44,7 +42,7 @@ type segment struct {
 	st   *Store
 	sm   segManifest
 	once sync.Once
-	rdr  *ipc.FileReader
+	rdr  *arrowfile.File
 	err  error
 
 	batches []atomic.Pointer[batchData]
@@ -54,7 +52,6 @@ type segment struct {
 }
 
 type batchData struct {
-	rec  arrow.RecordBatch
 	rows []int32
 	vals [][]float64 // by field index; nil for the row column
 }
@@ -209,10 +206,24 @@ func (sg *segment) open() {
 		sg.err = err
 		return
 	}
-	r, err := ipc.NewMappedFileReader(m.data)
+	r, err := arrowfile.Open(m.data)
 	if err != nil {
 		sg.err = fmt.Errorf("index: %s: %w: %v", filepath.Join(sg.st.dir, sg.sm.File), ErrCorrupt, err)
 		return
+	}
+	if fs := r.Schema().Fields; len(fs) != len(sg.sm.Columns)+1 || !fs[0].Type.Equal(arrowfile.Int32) {
+		sg.err = fmt.Errorf("index: %s: %w: %d columns, the manifest lists %d", filepath.Join(sg.st.dir, sg.sm.File), ErrCorrupt, len(fs)-1, len(sg.sm.Columns))
+		return
+	}
+	for j, c := range sg.sm.Columns {
+		want := arrowfile.Float64
+		if len(c.Epochs) > 0 {
+			want = arrowfile.FixedSizeListOf(len(c.Epochs), arrowfile.Float64)
+		}
+		if t := r.Schema().Fields[j+1].Type; !t.Equal(want) {
+			sg.err = fmt.Errorf("index: %s: %w: column %d has type %s, the manifest says %s", sg.sm.File, ErrCorrupt, j+1, t, want)
+			return
+		}
 	}
 	sg.rdr = r
 }
@@ -227,28 +238,17 @@ func (sg *segment) loadBatch(bi int) *batchData {
 	if sg.err != nil {
 		return nil
 	}
-	rec, err := sg.rdr.RecordBatchAt(bi)
+	rec, err := sg.rdr.Batch(bi)
+	if want := min(sg.sm.BatchRows, sg.sm.Rows-bi*sg.sm.BatchRows); err == nil && rec.Rows != want {
+		err = fmt.Errorf("%d rows, the manifest says %d", rec.Rows, want)
+	}
 	if err != nil {
 		sg.err = fmt.Errorf("index: %s batch %d: %w: %v", sg.sm.File, bi, ErrCorrupt, err)
 		return nil
 	}
-	bd := &batchData{rec: rec, vals: make([][]float64, rec.NumCols())}
-	if rc, ok := rec.Column(0).(*array.Int32); ok {
-		bd.rows = rc.Int32Values()
-	}
-	for j := 1; j < int(rec.NumCols()); j++ {
-		switch a := rec.Column(j).(type) {
-		case *array.Float64:
-			bd.vals[j] = a.Float64Values()
-		case *array.FixedSizeList:
-			if f, ok := a.ListValues().(*array.Float64); ok {
-				bd.vals[j] = f.Float64Values()
-			}
-		}
-		if bd.vals[j] == nil {
-			sg.err = fmt.Errorf("index: %s: %w: column %d has type %s", sg.sm.File, ErrCorrupt, j, rec.Column(j).DataType())
-			return nil
-		}
+	bd := &batchData{rows: arrowfile.Int32s(rec.Columns[0].Data), vals: make([][]float64, len(rec.Columns))}
+	for j := 1; j < len(rec.Columns); j++ {
+		bd.vals[j] = arrowfile.Float64s(rec.Columns[j].Data)
 	}
 	sg.batches[bi].Store(bd)
 	return bd
@@ -316,7 +316,7 @@ func (b *Bench) Arch(i int) (string, error) {
 	if i < 0 || i >= at.names.Len() {
 		return "", fmt.Errorf("%w: index %d outside [0, %d)", ErrNotFound, i, at.names.Len())
 	}
-	return at.names.Value(i), nil
+	return at.names.Str(i), nil
 }
 
 // Code returns the space code (nb201.Cell.Code, sss.Config.Code) of index i.

@@ -1,9 +1,11 @@
 // Package index is nbquery's store and query engine.
 //
 // A store is a directory. Tabular benchmark data lives in immutable Arrow IPC
-// files ("segments"), one per ingested source, opened zero-copy with
-// arrow-go's mapped reader; a small MANIFEST lists the live segments of every
-// benchmark. The catalogue of ingested sources and live-training results
+// files ("segments"), one per ingested source, mapped and read zero-copy
+// by internal/arrowfile (standard Arrow files: arrow-go, pyarrow and DuckDB
+// read them; index does not link arrow-go, whose initialisation the query
+// path would pay in every process); a small MANIFEST lists the live
+// segments of every benchmark. The catalogue of ingested sources and live-training results
 // (a Badger database under catalog/) is package catalog: index does not
 // link it, so the query path reads only the MANIFEST and the segments.
 //

@@ -9,10 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-
+	"github.com/nbquery/nbquery/internal/arrowfile"
 	"github.com/nbquery/nbquery/space/nb101"
 )
 
@@ -135,7 +132,6 @@ type NB101Table struct {
 	runs    []float64 // nb101Width per row
 	present [NumNB101Metrics][len(NB101Epochs)]bool
 	dir     []uint32 // 2^16+1 entries: rows with hash prefix p are dir[p]..dir[p+1]
-	rec     arrow.RecordBatch
 
 	// Merged tables only (nb101_merge.go): the sources oldest first, what
 	// each records, and a bit set per row of the sources holding the cell.
@@ -184,7 +180,7 @@ func (s *Store) NB101TableRole(role string) (*NB101Table, error) {
 	t.role = role
 	// Use the stored directory when it is sound; else rebuild it.
 	if df, err := s.mapped(nb101DirFile(rel)); err == nil && len(df.data) == 4*(1<<nb101DirBits+1) {
-		d := arrow.Uint32Traits.CastFromBytes(df.data)
+		d := arrowfile.Uint32s(df.data)
 		ok := d[0] == 0 && d[len(d)-1] == uint32(t.n)
 		for i := 1; ok && i < len(d); i++ {
 			ok = d[i-1] <= d[i]
@@ -200,31 +196,28 @@ func (s *Store) NB101TableRole(role string) (*NB101Table, error) {
 }
 
 func openNB101(data []byte) (*NB101Table, error) {
-	// One record batch holds the whole table (~340 MB for the full benchmark):
-	// raise the body limit to the file size, which bounds it anyway.
-	r, err := ipc.NewMappedFileReader(data, ipc.WithBodySizeLimit(int64(len(data))))
+	r, err := arrowfile.Open(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	sch := r.Schema()
-	md := sch.Metadata()
-	get := func(k string) string {
-		if i := md.FindKey(k); i >= 0 {
-			return md.Values()[i]
-		}
-		return ""
-	}
+	get := sch.Meta
 	if v := get("schema"); v != nb101Schema {
 		return nil, fmt.Errorf("%w: table schema %q, this build reads %q", ErrSchemaVersion, v, nb101Schema)
 	}
-	if r.NumRecords() != 1 || sch.NumFields() != 7 {
-		return nil, fmt.Errorf("%w: %d record batches, %d fields", ErrCorrupt, r.NumRecords(), sch.NumFields())
+	if r.NumBatches() != 1 || len(sch.Fields) != 7 {
+		return nil, fmt.Errorf("%w: %d record batches, %d fields", ErrCorrupt, r.NumBatches(), len(sch.Fields))
 	}
-	rec, err := r.RecordBatch(0)
+	for i, want := range nb101Fields {
+		if f := sch.Fields[i]; !f.Type.Equal(want.Type) {
+			return nil, fmt.Errorf("%w: column %s is %s, not %s", ErrCorrupt, f.Name, f.Type, want.Type)
+		}
+	}
+	rec, err := r.Batch(0)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	t := &NB101Table{rec: rec, n: int(rec.NumRows())}
+	t := &NB101Table{n: rec.Rows}
 	t.src = Source{Path: get("source_path"), Kind: get("source_kind"), SHA256: get("source_sha256")}
 	for _, p := range strings.Split(get("present"), ",") {
 		name, e, ok := strings.Cut(p, "@")
@@ -234,43 +227,22 @@ func openNB101(data []byte) (*NB101Table, error) {
 			t.present[m][NB101BudgetIndex(ep)] = true
 		}
 	}
-	fixed := func(i, width int) ([]byte, error) {
-		a, ok := rec.Column(i).(*array.FixedSizeBinary)
-		if !ok || a.DataType().(*arrow.FixedSizeBinaryType).ByteWidth != width || a.NullN() != 0 {
-			return nil, fmt.Errorf("%w: column %s is not FixedSizeBinary(%d)", ErrCorrupt, sch.Field(i).Name, width)
-		}
-		b := a.Data().Buffers()[1].Bytes()[a.Data().Offset()*width:]
-		return b[:t.n*width], nil
-	}
-	if t.hashes, err = fixed(0, 16); err != nil {
-		return nil, err
-	}
-	if t.ops, err = fixed(2, 7); err != nil {
-		return nil, err
-	}
-	if t.nrep, err = fixed(5, 4); err != nil {
-		return nil, err
-	}
-	a1, ok1 := rec.Column(1).(*array.Uint64)
-	a3, ok3 := rec.Column(3).(*array.Uint8)
-	a4, ok4 := rec.Column(4).(*array.Int64)
-	if !ok1 || !ok3 || !ok4 {
-		return nil, fmt.Errorf("%w: unexpected column types", ErrCorrupt)
-	}
-	t.adj, t.nverts, t.params = a1.Uint64Values(), a3.Uint8Values(), a4.Int64Values()
-	l, ok := rec.Column(6).(*array.FixedSizeList)
-	if !ok || l.DataType().(*arrow.FixedSizeListType).Len() != int32(nb101Width) {
-		return nil, fmt.Errorf("%w: column runs is not a fixed-size list of %d", ErrCorrupt, nb101Width)
-	}
-	f, ok := l.ListValues().(*array.Float64)
-	if !ok || f.Len() < (l.Data().Offset()+t.n)*nb101Width {
-		return nil, fmt.Errorf("%w: column runs has bad values", ErrCorrupt)
-	}
-	t.runs = f.Float64Values()[l.Data().Offset()*nb101Width:][:t.n*nb101Width]
-	if len(t.adj) != t.n || len(t.nverts) != t.n || len(t.params) != t.n {
-		return nil, fmt.Errorf("%w: column lengths disagree", ErrCorrupt)
-	}
+	// Batch checked every column's length against the rows.
+	c := rec.Columns
+	t.hashes, t.ops, t.nrep, t.nverts = c[0].Data, c[2].Data, c[5].Data, c[3].Data
+	t.adj, t.params, t.runs = arrowfile.Uint64s(c[1].Data), arrowfile.Int64s(c[4].Data), arrowfile.Float64s(c[6].Data)
 	return t, nil
+}
+
+// nb101Fields is the NB101 table's schema (the comment at the top of this file).
+var nb101Fields = []arrowfile.Field{
+	{Name: "hash", Type: arrowfile.FixedSizeBinaryOf(16)},
+	{Name: "adjacency", Type: arrowfile.Uint64},
+	{Name: "ops", Type: arrowfile.FixedSizeBinaryOf(7)},
+	{Name: "nverts", Type: arrowfile.Uint8},
+	{Name: "params", Type: arrowfile.Int64},
+	{Name: "repeats", Type: arrowfile.FixedSizeBinaryOf(4)},
+	{Name: "runs", Type: arrowfile.FixedSizeListOf(nb101Width, arrowfile.Float64)},
 }
 
 // prefixDir builds the hash-prefix directory (STYLE.md 3.4) of a sorted

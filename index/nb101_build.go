@@ -8,13 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
-	"unsafe"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/nbquery/nbquery/internal/arrowfile"
 
 	"github.com/nbquery/nbquery/space/nb101"
 )
@@ -206,7 +201,7 @@ func (b *NB101Builder) Commit(src Source) (role string, err error) {
 	// no pass over the hash column.
 	dirPath := filepath.Join(st.dir, nb101DirFile(rel))
 	if err := WriteFileAtomic(dirPath, func(f *os.File) error {
-		_, err := f.Write(arrow.Uint32Traits.CastToBytes(dir))
+		_, err := f.Write(arrowfile.Bytes(dir))
 		return err
 	}); err != nil {
 		os.Remove(filepath.Join(st.dir, rel))
@@ -245,7 +240,6 @@ func (b *NB101Builder) covers(path string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("index: NB101 table %s: %w", path, err)
 	}
-	defer old.rec.Release()
 	for i := 0; i < old.n; i++ {
 		row, ok := b.rows[old.Hash(i)]
 		if !ok {
@@ -301,122 +295,49 @@ func (b *NB101Builder) write(f *os.File, src Source) ([]uint32, error) {
 			}
 		}
 	}
-	md := arrow.NewMetadata(
-		[]string{"schema", "source_path", "source_kind", "source_sha256", "present"},
-		[]string{nb101Schema, src.Path, src.Kind, src.SHA256, strings.Join(present, ",")})
-	fields := []arrow.Field{
-		{Name: "hash", Type: &arrow.FixedSizeBinaryType{ByteWidth: 16}},
-		{Name: "adjacency", Type: arrow.PrimitiveTypes.Uint64},
-		{Name: "ops", Type: &arrow.FixedSizeBinaryType{ByteWidth: 7}},
-		{Name: "nverts", Type: arrow.PrimitiveTypes.Uint8},
-		{Name: "params", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "repeats", Type: &arrow.FixedSizeBinaryType{ByteWidth: 4}},
-	}
-	fields = append(fields, arrow.Field{Name: "runs", Type: arrow.FixedSizeListOf(int32(nb101Width), arrow.PrimitiveTypes.Float64)})
-	schema := arrow.NewSchema(fields, &md)
-	// Wrap the Go slices as Arrow buffers: no copy.
-	buf := func(b []byte) []*memory.Buffer { return []*memory.Buffer{nil, memory.NewBufferBytes(b)} }
-	cols := []arrow.ArrayData{
-		array.NewData(fields[0].Type, n, buf(hashes), nil, 0, 0),
-		array.NewData(fields[1].Type, n, buf(arrow.Uint64Traits.CastToBytes(adj)), nil, 0, 0),
-		array.NewData(fields[2].Type, n, buf(ops), nil, 0, 0),
-		array.NewData(fields[3].Type, n, buf(nverts), nil, 0, 0),
-		array.NewData(fields[4].Type, n, buf(arrow.Int64Traits.CastToBytes(params)), nil, 0, 0),
-		array.NewData(fields[5].Type, n, buf(nrep), nil, 0, 0),
+	md := []arrowfile.KeyValue{{Key: "schema", Value: nb101Schema}, {Key: "source_path", Value: src.Path},
+		{Key: "source_kind", Value: src.Kind}, {Key: "source_sha256", Value: src.SHA256}, {Key: "present", Value: strings.Join(present, ",")}}
+	w, err := arrowfile.NewWriter(f, arrowfile.Schema{Fields: nb101Fields, Metadata: md})
+	if err != nil {
+		return nil, err
 	}
 	// The runs column (768 bytes a cell, 325 MB for the full benchmark) is
-	// never built: Arrow is handed an untouched placeholder of its size,
-	// and the writer below streams the sorted runs from the chunks when
-	// Arrow writes the placeholder.
-	runs := &runsStream{f: f, b: b, perm: perm}
-	placeholder, err := runs.placeholder(n * nb101Width * 8)
-	if err != nil {
-		return nil, err
-	}
-	defer runs.release()
-	child := array.NewData(arrow.PrimitiveTypes.Float64, n*nb101Width, buf(placeholder), nil, 0, 0)
-	cols = append(cols, array.NewData(fields[6].Type, n, []*memory.Buffer{nil}, []arrow.ArrayData{child}, 0, 0))
-	arrs := make([]arrow.Array, len(cols))
-	for i, d := range cols {
-		arrs[i] = array.MakeFromData(d)
-	}
-	rec := array.NewRecordBatch(schema, arrs, int64(n))
-	defer rec.Release()
-	w, err := ipc.NewFileWriter(runs, ipc.WithSchema(schema))
-	if err != nil {
-		return nil, err
-	}
-	if err := w.Write(rec); err != nil {
+	// never built: it is streamed from the chunks in hash order.
+	cols := []arrowfile.WriteColumn{{Data: hashes}, {Data: arrowfile.Bytes(adj)}, {Data: ops}, {Data: nverts},
+		{Data: arrowfile.Bytes(params)}, {Data: nrep},
+		{Len: int64(n * nb101Width * 8), Stream: func(w io.Writer) error { return b.writeRuns(w, perm) }}}
+	if err := w.Write(n, cols); err != nil {
 		return nil, err
 	}
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
-	if !runs.streamed {
-		return nil, fmt.Errorf("index: NB101 table %s: the runs column was not written", src.Path)
-	}
 	return prefixDir(hashes, n), nil
 }
 
-// runsStream is the io.Writer of an NB101 table file: it passes Arrow's
-// writes through, except the runs placeholder, for which it writes the
-// runs of the cells in hash order (NaN where a budget is not recorded).
-// arrow-go writes a body buffer with one Write of its bytes
-// (ipc.writeIPCPayload), so the placeholder is recognised by its address.
-type runsStream struct {
-	f        io.Writer
-	b        *NB101Builder
-	perm     []int32
-	ph       []byte
-	streamed bool
-}
-
-// placeholder maps size bytes of anonymous memory that is never touched,
-// so it costs address space, not memory.
-func (r *runsStream) placeholder(size int) ([]byte, error) {
-	if size == 0 {
-		return nil, nil
-	}
-	ph, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		return nil, fmt.Errorf("index: NB101 table: %w", err)
-	}
-	r.ph = ph
-	return ph, nil
-}
-
-func (r *runsStream) release() {
-	if r.ph != nil {
-		syscall.Munmap(r.ph)
-		r.ph = nil
-	}
-}
-
-func (r *runsStream) Write(p []byte) (int, error) {
-	if len(r.ph) == 0 || len(p) != len(r.ph) || unsafe.SliceData(p) != unsafe.SliceData(r.ph) {
-		return r.f.Write(p)
-	}
+// writeRuns writes the runs of the cells in perm's order (NaN where a
+// budget is not recorded).
+func (b *NB101Builder) writeRuns(w io.Writer, perm []int32) error {
 	const cellsPerWrite = 256
 	out := make([]float64, 0, cellsPerWrite*nb101Width)
 	nan := make([]float64, nb101BudgetWidth)
 	for i := range nan {
 		nan[i] = math.NaN()
 	}
-	for i, p := range r.perm {
+	for i, p := range perm {
 		for bi := range NB101Epochs {
-			if runs := r.b.budgetRuns(p, bi, false); runs != nil {
+			if runs := b.budgetRuns(p, bi, false); runs != nil {
 				out = append(out, runs...)
 			} else {
 				out = append(out, nan...)
 			}
 		}
-		if len(out) == cap(out) || i == len(r.perm)-1 {
-			if _, err := r.f.Write(arrow.Float64Traits.CastToBytes(out)); err != nil {
-				return 0, err
+		if len(out) == cap(out) || i == len(perm)-1 {
+			if _, err := w.Write(arrowfile.Bytes(out)); err != nil {
+				return err
 			}
 			out = out[:0]
 		}
 	}
-	r.streamed = true
-	return len(p), nil
+	return nil
 }

@@ -10,10 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/nbquery/nbquery/internal/arrowfile"
 )
 
 // Sentinel errors. Callers test them with errors.Is.
@@ -50,8 +47,8 @@ type SegmentWriter struct {
 	archs []string
 
 	tmp    *os.File
-	fw     *ipc.FileWriter
-	schema *arrow.Schema
+	fw     *arrowfile.Writer
+	schema *arrowfile.Schema
 	cols   []colManifest
 	colIdx map[Key]int
 
@@ -78,21 +75,21 @@ func (s *Store) NewSegment(bench string) (*SegmentWriter, error) {
 func (w *SegmentWriter) SetArchs(archs []string) { w.archs = archs }
 
 func (w *SegmentWriter) init(f Frame) error {
-	fields := []arrow.Field{{Name: "row", Type: arrow.PrimitiveTypes.Int32}}
+	fields := []arrowfile.Field{{Name: "row", Type: arrowfile.Int32}}
 	w.colIdx = map[Key]int{}
 	for i, c := range f.Columns {
 		if _, dup := w.colIdx[c.Key]; dup {
 			return fmt.Errorf("index: segment: duplicate column %s", c.Key)
 		}
 		w.colIdx[c.Key] = i
-		var t arrow.DataType = arrow.PrimitiveTypes.Float64
+		t := arrowfile.Float64
 		if len(c.Epochs) > 0 {
-			t = arrow.FixedSizeListOf(int32(len(c.Epochs)), arrow.PrimitiveTypes.Float64)
+			t = arrowfile.FixedSizeListOf(len(c.Epochs), arrowfile.Float64)
 		}
-		fields = append(fields, arrow.Field{Name: c.Key.String(), Type: t})
+		fields = append(fields, arrowfile.Field{Name: c.Key.String(), Type: t})
 		w.cols = append(w.cols, colManifest{Key: c.Key, Epochs: append([]int(nil), c.Epochs...)})
 	}
-	w.schema = arrow.NewSchema(fields, nil)
+	w.schema = &arrowfile.Schema{Fields: fields}
 	w.buf = make([][]float64, len(w.cols))
 	dir := filepath.Join(w.st.dir, w.bench)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -107,7 +104,7 @@ func (w *SegmentWriter) init(f Frame) error {
 	}
 	tmp.Chmod(0o644)
 	w.tmp = tmp
-	fw, err := ipc.NewFileWriter(tmp, ipc.WithSchema(w.schema), ipc.WithAllocator(memory.DefaultAllocator))
+	fw, err := arrowfile.NewWriter(tmp, *w.schema)
 	if err != nil {
 		return fmt.Errorf("index: segment: %w", err)
 	}
@@ -184,35 +181,12 @@ func (w *SegmentWriter) flush() error {
 	if len(w.rows) == 0 {
 		return nil
 	}
-	mem := memory.DefaultAllocator
-	arrs := make([]arrow.Array, 0, len(w.cols)+1)
-	rb := array.NewInt32Builder(mem)
-	rb.AppendValues(w.rows, nil)
-	arrs = append(arrs, rb.NewArray())
-	rb.Release()
-	for j, cm := range w.cols {
-		fb := array.NewFloat64Builder(mem)
-		fb.AppendValues(w.buf[j], nil)
-		vals := fb.NewArray()
-		fb.Release()
-		if len(cm.Epochs) == 0 {
-			arrs = append(arrs, vals)
-			continue
-		}
-		width := len(cm.Epochs)
-		data := array.NewData(arrow.FixedSizeListOf(int32(width), arrow.PrimitiveTypes.Float64), len(w.rows),
-			[]*memory.Buffer{nil}, []arrow.ArrayData{vals.Data()}, 0, 0)
-		arrs = append(arrs, array.NewFixedSizeListData(data))
-		data.Release()
-		vals.Release()
+	cols := make([]arrowfile.WriteColumn, 0, len(w.cols)+1)
+	cols = append(cols, arrowfile.WriteColumn{Data: arrowfile.Bytes(w.rows)})
+	for j := range w.cols {
+		cols = append(cols, arrowfile.WriteColumn{Data: arrowfile.Bytes(w.buf[j])})
 	}
-	rec := array.NewRecordBatch(w.schema, arrs, int64(len(w.rows)))
-	for _, a := range arrs {
-		a.Release()
-	}
-	err := w.fw.Write(rec)
-	rec.Release()
-	if err != nil {
+	if err := w.fw.Write(len(w.rows), cols); err != nil {
 		return fmt.Errorf("index: segment: write batch: %w", err)
 	}
 	w.nrows += len(w.rows)
@@ -229,9 +203,6 @@ func (w *SegmentWriter) Abort() {
 		return
 	}
 	w.done = true
-	if w.fw != nil {
-		w.fw.Close()
-	}
 	if w.tmp != nil {
 		w.tmp.Close()
 		os.Remove(w.tmp.Name())

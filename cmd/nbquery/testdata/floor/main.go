@@ -1,5 +1,5 @@
 // Command floor links what the light build's query path is built on
-// (cobra for the command line, index with arrow-go for the store) and does
+// (cobra for the command line, index for the store) and does
 // nothing else: one flag, one line out. TestColdStart times it beside
 // hello world and nbquery to show the part of the cold start that comes
 // from linking and initialising these libraries alone.
