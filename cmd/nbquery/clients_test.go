@@ -100,7 +100,7 @@ func TestPythonClient(t *testing.T) {
 
 // TestNodeClients: DuckDB (@duckdb/node-api) and Apache Arrow's JavaScript
 // reader (apache-arrow) read the Parquet and Arrow IPC exports and the
-// server's Arrow stream, and find the cifar10-valid optimum 6111 at
+// server's Arrow stream (apache-arrow also the store's own Arrow files), and find the cifar10-valid optimum 6111 at
 // 91.60666665.
 func TestNodeClients(t *testing.T) {
 	node := requireTool(t, "node", "node")
@@ -136,6 +136,35 @@ func TestNodeClients(t *testing.T) {
 			`WHERE index = 0 AND dataset = 'cifar10-valid' AND hp = 200 AND seed IS NOT NULL ORDER BY seed`)
 		if want := `[{"seed":777,"x-valid":82.09199998291015},{"seed":888,"x-valid":81.61599997314453},{"seed":999,"x-valid":82.24000001464844}]`; strings.TrimSpace(out) != want {
 			t.Errorf("duckdb seeds of arch 0: %s, want %s", out, want)
+		}
+	})
+	// The store's own files, written by internal/arrowfile: the arch list
+	// and the segment of cifar10_avg.csv.
+	t.Run("apache-arrow reads the store", func(t *testing.T) {
+		archs, _ := filepath.Glob(filepath.Join(store, "nb201", "archs-*.arrow"))
+		segs, _ := filepath.Glob(filepath.Join(store, "nb201", "seg-0002-*.arrow"))
+		if len(archs) != 1 || len(segs) != 1 {
+			t.Fatalf("store files: %v %v", archs, segs)
+		}
+		for _, test := range []struct {
+			args []string
+			row  int
+			want float64
+		}{
+			{[]string{archs[0], "--where", "arch=" + arch6111, "--max", "code"}, 6111, 11667},
+			{[]string{segs[0], "--max", "row"}, 15624, 15624},
+		} {
+			var ans struct {
+				NumRows int
+				Best    struct{ Row, Value float64 }
+			}
+			out := runTool(t, dir, nil, node, append([]string{"arrow.mjs"}, test.args...)...)
+			if err := json.Unmarshal([]byte(out), &ans); err != nil {
+				t.Fatalf("arrow answer %q: %v", out, err)
+			}
+			if ans.NumRows != 15625 || ans.Best.Row != float64(test.row) || ans.Best.Value != test.want {
+				t.Errorf("apache-arrow %v: %d rows, best %+v, want row %d value %v", test.args, ans.NumRows, ans.Best, test.row, test.want)
+			}
 		}
 	})
 	for _, test := range []struct{ name, src, body, where string }{
