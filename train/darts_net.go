@@ -198,6 +198,10 @@ func (d *dartsBuilder) auxHead(x *G.Node, cin, classes int) (*G.Node, error) {
 // grad adds the backward pass (training graphs); training selects batch
 // statistics in BN (also for DARTS-PT's forward-only probes).
 func buildDARTS(ps *params, spec dartsSpec, mix *mixInputs, batch int, training, grad, stock bool) (*model, error) {
+	return rebuilt(func() (*model, error) { return buildDARTSOnce(ps, spec, mix, batch, training, grad, stock) })
+}
+
+func buildDARTSOnce(ps *params, spec dartsSpec, mix *mixInputs, batch int, training, grad, stock bool) (*model, error) {
 	if spec.C < 2 || spec.C%2 != 0 || spec.Layers < 1 {
 		return nil, fmt.Errorf("%w: darts: C %d (even, >= 2), layers %d", ErrConfig, spec.C, spec.Layers)
 	}
@@ -286,20 +290,20 @@ func buildDARTS(ps *params, spec dartsSpec, mix *mixInputs, batch int, training,
 			fillDropPath(keep, 1-maxDrop*frac, rng)
 		}
 	}
-	if !grad {
-		m.vm = G.NewTapeMachine(b.g)
-		return m, nil
-	}
-	reach := ancestors(b.g, loss)
-	for _, n := range b.learn {
-		if reach[n.ID()] {
-			m.learn = append(m.learn, n)
+	if grad {
+		reach := ancestors(b.g, loss)
+		for _, n := range b.learn {
+			if reach[n.ID()] {
+				m.learn = append(m.learn, n)
+			}
+		}
+		if _, err := G.Grad(loss, m.learn...); err != nil {
+			return fail(fmt.Errorf("gradients: %w", err))
 		}
 	}
-	if _, err := G.Grad(loss, m.learn...); err != nil {
-		return fail(fmt.Errorf("gradients: %w", err))
+	if m.vm, err = newMachine(b.g, m.learn); err != nil {
+		return fail(err)
 	}
-	m.vm = G.NewTapeMachine(b.g, G.BindDualValues(m.learn...))
 	return m, nil
 }
 

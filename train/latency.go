@@ -243,20 +243,23 @@ func (cfg MeasureConfig) withDefaults() MeasureConfig {
 // input of shape (batch, c, h, w) and returns the median forward time in ms.
 func segmentTime(cfg MeasureConfig, c, h, w int, build func(b *builder, x *G.Node) (*G.Node, error)) (float64, error) {
 	ps := newParams(tensor.Float32, rand.New(rand.NewPCG(cfg.Seed, 9)))
-	b := &builder{g: G.NewGraph(), ps: ps, bound: map[string]*G.Node{}}
-	x := G.NewTensor(b.g, tensor.Float32, 4, G.WithShape(cfg.Batch, c, h, w), G.WithName("input"),
-		G.WithValue(tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(cfg.Batch, c, h, w))))
-	xs := x.Value().Data().([]float32)
-	rng := rand.New(rand.NewPCG(cfg.Seed, 10))
-	for i := range xs {
-		xs[i] = float32(rng.NormFloat64())
-	}
-	out, err := build(b, x)
+	vm, err := rebuilt(func() (G.VM, error) {
+		b := &builder{g: G.NewGraph(), ps: ps, bound: map[string]*G.Node{}}
+		x := G.NewTensor(b.g, tensor.Float32, 4, G.WithShape(cfg.Batch, c, h, w), G.WithName("input"),
+			G.WithValue(tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(cfg.Batch, c, h, w))))
+		xs := x.Value().Data().([]float32)
+		rng := rand.New(rand.NewPCG(cfg.Seed, 10))
+		for i := range xs {
+			xs[i] = float32(rng.NormFloat64())
+		}
+		if _, err := build(b, x); err != nil {
+			return nil, err
+		}
+		return newMachine(b.g, nil)
+	})
 	if err != nil {
 		return 0, err
 	}
-	_ = out
-	vm := G.NewTapeMachine(b.g)
 	defer vm.Close()
 	return medianPass(cfg, vm)
 }

@@ -34,9 +34,8 @@ type mbModel struct {
 }
 
 // scalarInput is a scalar input node of value v. Its value is replaced with
-// setScalar (G.Let); scalars are kept as gorgonia scalars throughout (a
-// slice of a vector input gave a shape-(1) value at run time that broke a
-// later Add on a resumed run).
+// setScalar (G.Let). (The shape-(1) value once seen in a scalar Add of a
+// resumed search was a hash collision between two nodes: machine.go.)
 func scalarInput(g *G.ExprGraph, dt tensor.Dtype, name string, v float64) *G.Node {
 	return G.NewScalar(g, dt, G.WithName(name), G.WithValue(scalarValueOf(dt, v)))
 }
@@ -63,7 +62,13 @@ func (m *mbModel) setLambda(v float64) error {
 // setDrop sets decision i's dropout multiplier (layer i/3, decision i%3).
 func (m *mbModel) setDrop(i int, v float64) error { return setScalar(m.drops[i], v) }
 
+// buildMBV2 builds an MBV2 network over ps (a supernet when spec.Arch is
+// nil); training adds the backward pass.
 func buildMBV2(ps *params, spec mbSpec, batch int, training bool) (*mbModel, error) {
+	return rebuilt(func() (*mbModel, error) { return buildMBV2Once(ps, spec, batch, training) })
+}
+
+func buildMBV2Once(ps *params, spec mbSpec, batch int, training bool) (*mbModel, error) {
 	if err := spec.Macro.Validate(); err != nil {
 		return nil, fmt.Errorf("train: build: %w", err)
 	}
@@ -180,9 +185,9 @@ func buildMBV2(ps *params, spec mbSpec, batch int, training bool) (*mbModel, err
 		if _, err := G.Grad(loss, m.learn...); err != nil {
 			return fail(fmt.Errorf("gradients: %w", err))
 		}
-		m.vm = G.NewTapeMachine(b.g, G.BindDualValues(m.learn...))
-	} else {
-		m.vm = G.NewTapeMachine(b.g)
+	}
+	if m.vm, err = newMachine(b.g, m.learn); err != nil {
+		return fail(err)
 	}
 	return m, nil
 }

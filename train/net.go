@@ -340,6 +340,10 @@ type model struct {
 var errDegenerate = errors.New("train: architecture output is constant (every path is none)")
 
 func buildModel(ps *params, spec netSpec, batch int, training, stock bool) (*model, error) {
+	return rebuilt(func() (*model, error) { return buildModelOnce(ps, spec, batch, training, stock) })
+}
+
+func buildModelOnce(ps *params, spec netSpec, batch int, training, stock bool) (*model, error) {
 	if spec.H%4 != 0 || spec.W%4 != 0 {
 		// The residual blocks' 2×2 average-pool shortcut and stride-2 conv
 		// disagree on odd sizes (as in NB201's PyTorch model).
@@ -406,9 +410,9 @@ func buildModel(ps *params, spec netSpec, batch int, training, stock bool) (*mod
 		if _, err := G.Grad(loss, m.learn...); err != nil {
 			return nil, fmt.Errorf("train: build: gradients: %w", err)
 		}
-		m.vm = G.NewTapeMachine(b.g, G.BindDualValues(m.learn...))
-	} else {
-		m.vm = G.NewTapeMachine(b.g)
+	}
+	if m.vm, err = newMachine(b.g, m.learn); err != nil {
+		return nil, fmt.Errorf("train: build: %w", err)
 	}
 	return m, nil
 }
