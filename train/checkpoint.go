@@ -6,6 +6,7 @@ package train
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/gob"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"gorgonia.org/tensor"
 )
@@ -230,5 +232,56 @@ func syncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()
 		d.Close()
+	}
+}
+
+// runLimits are a run's stops and checkpoint interval (Config, SearchConfig).
+type runLimits struct {
+	timeLimit       time.Duration
+	maxSteps        int
+	checkpointEvery time.Duration
+	checkpointSteps int
+}
+
+func (cfg Config) limits() runLimits {
+	return runLimits{cfg.TimeLimit, cfg.MaxSteps, cfg.CheckpointEvery, cfg.CheckpointSteps}
+}
+
+// stopBefore returns why a run stops before its next step (cancelled, out
+// of time since start, or steps taken in this call at the step limit), or
+// nil.
+func (l runLimits) stopBefore(ctx context.Context, start time.Time, steps int) error {
+	switch {
+	case ctx.Err() != nil:
+		return ErrInterrupted
+	case l.timeLimit > 0 && time.Since(start) >= l.timeLimit:
+		return ErrTimeLimit
+	case l.maxSteps > 0 && steps >= l.maxSteps:
+		return ErrStepLimit
+	}
+	return nil
+}
+
+// checkpointDue reports whether a checkpoint is due after step, the last
+// written at last.
+func (l runLimits) checkpointDue(last time.Time, step int) bool {
+	return time.Since(last) >= l.checkpointEvery || (l.checkpointSteps > 0 && step%l.checkpointSteps == 0)
+}
+
+// endStep records a training step on batch images begun at t0.
+func (st *checkpoint) endStep(t0 time.Time, loss float64, correct, batch int) {
+	st.TrainTime += time.Since(t0).Seconds()
+	st.Step++
+	st.Iter++
+	st.EpochLoss += loss * float64(batch)
+	st.EpochCorrect += correct
+	st.EpochSeen += batch
+}
+
+// nextEpoch rewinds the epoch's position and sums, unless the epochs are
+// done (the last epoch's sums are the training metrics).
+func (st *checkpoint) nextEpoch(epochs int) {
+	if st.Epoch < epochs {
+		st.Iter, st.EpochLoss, st.EpochCorrect, st.EpochSeen, st.Shuffled = 0, 0, 0, 0, false
 	}
 }

@@ -291,17 +291,9 @@ func buildDARTSOnce(ps *params, spec dartsSpec, mix *mixInputs, batch int, train
 		}
 	}
 	if grad {
-		reach := ancestors(b.g, loss)
-		for _, n := range b.learn {
-			if reach[n.ID()] {
-				m.learn = append(m.learn, n)
-			}
-		}
-		if _, err := G.Grad(loss, m.learn...); err != nil {
-			return fail(fmt.Errorf("gradients: %w", err))
-		}
+		m.learn = learnables(b.g, loss, b.learn)
 	}
-	if m.vm, err = newMachine(b.g, m.learn); err != nil {
+	if m.vm, err = compile(b.g, loss, m.learn); err != nil {
 		return fail(err)
 	}
 	return m, nil

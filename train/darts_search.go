@@ -107,6 +107,10 @@ func (c SearchConfig) withDefaults() SearchConfig {
 	return c
 }
 
+func (c SearchConfig) limits() runLimits {
+	return runLimits{c.TimeLimit, c.MaxSteps, c.CheckpointEvery, c.CheckpointSteps}
+}
+
 // Hash identifies everything that determines the search trajectory.
 func (c SearchConfig) Hash() string {
 	c = c.withDefaults()
@@ -435,15 +439,7 @@ func (s *searcher) run(ctx context.Context, start time.Time) (SearchResult, erro
 	stepsThisCall := 0
 	lastCkpt, lastLog := time.Now(), time.Now()
 	stop := func() error {
-		var why error
-		switch {
-		case ctx.Err() != nil:
-			why = ErrInterrupted
-		case cfg.TimeLimit > 0 && time.Since(start) >= cfg.TimeLimit:
-			why = ErrTimeLimit
-		case cfg.MaxSteps > 0 && stepsThisCall >= cfg.MaxSteps:
-			why = ErrStepLimit
-		}
+		why := cfg.limits().stopBefore(ctx, start, stepsThisCall)
 		if why == nil {
 			return nil
 		}
@@ -465,7 +461,7 @@ func (s *searcher) run(ctx context.Context, start time.Time) (SearchResult, erro
 			fmt.Fprintf(s.out, "%s step %d: loss %.4f\n", phase, st.Step, st.EpochLoss/float64(st.EpochSeen))
 			lastLog = time.Now()
 		}
-		if time.Since(lastCkpt) >= cfg.CheckpointEvery || (cfg.CheckpointSteps > 0 && st.Step%cfg.CheckpointSteps == 0) {
+		if cfg.limits().checkpointDue(lastCkpt, st.Step) {
 			if err := save(); err != nil {
 				return err
 			}

@@ -43,6 +43,29 @@ func hashCollision(g *G.ExprGraph) error {
 	return nil
 }
 
+// learnables returns the parameters among params that loss depends on.
+func learnables(g *G.ExprGraph, loss *G.Node, params []*G.Node) []*G.Node {
+	reach := ancestors(g, loss)
+	var learn []*G.Node
+	for _, n := range params {
+		if reach[n.ID()] {
+			learn = append(learn, n)
+		}
+	}
+	return learn
+}
+
+// compile adds the gradients of loss with respect to learn (none: a
+// forward graph) and returns g's machine.
+func compile(g *G.ExprGraph, loss *G.Node, learn []*G.Node) (G.VM, error) {
+	if len(learn) > 0 {
+		if _, err := G.Grad(loss, learn...); err != nil {
+			return nil, fmt.Errorf("gradients: %w", err)
+		}
+	}
+	return newMachine(g, learn)
+}
+
 // newMachine compiles g, binding dual values (gradients) to learn if any.
 func newMachine(g *G.ExprGraph, learn []*G.Node) (G.VM, error) {
 	if err := hashCollision(g); err != nil {

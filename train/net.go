@@ -398,20 +398,11 @@ func buildModelOnce(ps *params, spec netSpec, batch int, training, stock bool) (
 	}
 	m := &model{g: b.g, x: x, y: y, logits: logits, loss: loss, batch: batch, flops: b.flops}
 	if training {
-		reach := ancestors(b.g, loss)
-		for _, n := range b.learn {
-			if reach[n.ID()] {
-				m.learn = append(m.learn, n)
-			}
-		}
-		if len(m.learn) <= 2 {
+		if m.learn = learnables(b.g, loss, b.learn); len(m.learn) <= 2 {
 			return nil, errDegenerate
 		}
-		if _, err := G.Grad(loss, m.learn...); err != nil {
-			return nil, fmt.Errorf("train: build: gradients: %w", err)
-		}
 	}
-	if m.vm, err = newMachine(b.g, m.learn); err != nil {
+	if m.vm, err = compile(b.g, loss, m.learn); err != nil {
 		return nil, fmt.Errorf("train: build: %w", err)
 	}
 	return m, nil

@@ -521,16 +521,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 			st.Shuffled = true
 		}
 		for st.Iter < perEpoch {
-			var stop error
-			switch {
-			case ctx.Err() != nil:
-				stop = ErrInterrupted
-			case cfg.TimeLimit > 0 && time.Since(start) >= cfg.TimeLimit:
-				stop = ErrTimeLimit
-			case cfg.MaxSteps > 0 && stepsThisCall >= cfg.MaxSteps:
-				stop = ErrStepLimit
-			}
-			if stop != nil {
+			if stop := cfg.limits().stopBefore(ctx, start, stepsThisCall); stop != nil {
 				if err := save(); err != nil {
 					return res, err
 				}
@@ -573,19 +564,14 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 				return res, err
 			}
 			tm.vm.Reset()
-			st.TrainTime += time.Since(t0).Seconds()
-			st.Step++
-			st.Iter++
+			st.endStep(t0, loss, correct, cfg.Batch)
 			stepsThisCall++
-			st.EpochLoss += loss * float64(cfg.Batch)
-			st.EpochCorrect += correct
-			st.EpochSeen += cfg.Batch
 			bar.Describe(fmt.Sprintf("ep %d/%d loss %.3f acc %.1f%%", st.Epoch+1, cfg.Epochs, st.EpochLoss/float64(st.EpochSeen), 100*float64(st.EpochCorrect)/float64(st.EpochSeen)))
 			_ = bar.Add(cfg.Batch)
 			if testHookStep != nil {
 				testHookStep(st.Step, cancel)
 			}
-			if time.Since(lastCkpt) >= cfg.CheckpointEvery || (cfg.CheckpointSteps > 0 && st.Step%cfg.CheckpointSteps == 0) {
+			if cfg.limits().checkpointDue(lastCkpt, st.Step) {
 				if err := save(); err != nil {
 					return res, err
 				}
@@ -594,9 +580,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 		}
 		st.Epoch++
 		fillTrainMetrics(&res, st, cfg.Batch)
-		if st.Epoch < cfg.Epochs {
-			st.Iter, st.EpochLoss, st.EpochCorrect, st.EpochSeen, st.Shuffled = 0, 0, 0, 0, false
-		}
+		st.nextEpoch(cfg.Epochs)
 		if err := save(); err != nil {
 			return res, err
 		}

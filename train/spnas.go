@@ -418,16 +418,7 @@ func (r *mbRun) train(ctx context.Context, data *mbData, progress io.Writer) (mb
 			st.Shuffled = true
 		}
 		for st.Iter < perEpoch {
-			var stop error
-			switch {
-			case ctx.Err() != nil:
-				stop = ErrInterrupted
-			case cfg.TimeLimit > 0 && time.Since(r.start) >= cfg.TimeLimit:
-				stop = ErrTimeLimit
-			case cfg.MaxSteps > 0 && stepsThisCall >= cfg.MaxSteps:
-				stop = ErrStepLimit
-			}
-			if stop != nil {
+			if stop := cfg.limits().stopBefore(ctx, r.start, stepsThisCall); stop != nil {
 				if err := save(); err != nil {
 					return out, err
 				}
@@ -490,16 +481,11 @@ func (r *mbRun) train(ctx context.Context, data *mbData, progress io.Writer) (mb
 				}
 			}
 			tm.vm.Reset()
-			st.TrainTime += time.Since(t0).Seconds()
-			st.Step++
-			st.Iter++
+			st.endStep(t0, loss, correct, cfg.Batch)
 			stepsThisCall++
-			st.EpochLoss += loss * float64(cfg.Batch)
-			st.EpochCorrect += correct
-			st.EpochSeen += cfg.Batch
 			bar.Describe(fmt.Sprintf("%s ep %d/%d loss %.3f acc %.1f%%", what, st.Epoch+1, cfg.Epochs, st.EpochLoss/float64(st.EpochSeen), 100*float64(st.EpochCorrect)/float64(st.EpochSeen)))
 			_ = bar.Add(cfg.Batch)
-			if time.Since(lastCkpt) >= cfg.CheckpointEvery || (cfg.CheckpointSteps > 0 && st.Step%cfg.CheckpointSteps == 0) {
+			if cfg.limits().checkpointDue(lastCkpt, st.Step) {
 				if err := save(); err != nil {
 					return out, err
 				}
@@ -516,9 +502,7 @@ func (r *mbRun) train(ctx context.Context, data *mbData, progress io.Writer) (mb
 			out.trajectory = append(out.trajectory, a.String())
 			fmt.Fprintf(progress, "\nsearch epoch %d: %s\n", st.Epoch, a)
 		}
-		if st.Epoch < cfg.Epochs {
-			st.Iter, st.EpochLoss, st.EpochCorrect, st.EpochSeen, st.Shuffled = 0, 0, 0, 0, false
-		}
+		st.nextEpoch(cfg.Epochs)
 		if err := save(); err != nil {
 			return out, err
 		}
