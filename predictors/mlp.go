@@ -348,17 +348,7 @@ func (nt *mlpNet[F]) forward(acts [][]F, m, par int) []F {
 		// z = a*W, then the intercept and the ReLU in one pass over z (as
 		// sklearn: safe_sparse_dot, += intercept, relu).
 		gemm(false, false, m, out, in, 1, acts[l][:m*in], in, nt.params[nt.wOff[l]:nt.bOff[l]], out, 0, z, out, par)
-		relu := l+1 < L
-		for r := 0; r < m; r++ {
-			zr := z[r*out : (r+1)*out]
-			for j, v := range zr {
-				v += b[j]
-				if relu && v < 0 {
-					v = 0
-				}
-				zr[j] = v
-			}
-		}
+		addBias(z, b, l+1 < L)
 	}
 	return acts[L][:m]
 }
@@ -390,11 +380,7 @@ func (nt *mlpNet[F]) backward(m int, alpha F, par int) {
 		}
 		da := nt.delta[l][:m*in]
 		gemm(false, true, m, in, out, 1, dz, out, w, out, 0, da, in, par)
-		for i, v := range a {
-			if v <= 0 {
-				da[i] = 0
-			}
-		}
+		reluGrad(da, a)
 	}
 }
 
