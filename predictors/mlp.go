@@ -193,8 +193,10 @@ type mlpNet[F float32 | float64] struct {
 	params []F   // W0, b0, W1, b1, ... (W row-major in x out)
 	grads  []F
 	m, v   []F
-	wOff   []int // offset of W_l in params
-	bOff   []int // offset of b_l
+	wOff   []int     // offset of W_l in params
+	wSq    []float64 // per layer sum of squared weights (for the loss)
+	wViews [][]F     // W_l views for sumSquaresEach
+	bOff   []int     // offset of b_l
 
 	acts  [][]F // activations per layer, batch x width
 	delta [][]F
@@ -219,6 +221,8 @@ func (nt *mlpNet[F]) layout(d int, hidden []int) {
 	nt.grads = growT(nt.grads, off)
 	nt.m = growT(nt.m, off)
 	nt.v = growT(nt.v, off)
+	nt.wSq = make([]float64, len(nt.wOff))
+	nt.wViews = make([][]F, len(nt.wOff))
 }
 
 // glorot draws sklearn's _init_coef for relu: per layer, W then b, uniform
@@ -286,9 +290,13 @@ func (nt *mlpNet[F]) train(cfg MLPConfig, rng *rand.Rand, raw blasGeneral, y []f
 				dl[r] = e
 				sq += float64(e) * float64(e)
 			}
+			for l := range nt.wViews {
+				nt.wViews[l] = nt.params[nt.wOff[l]:nt.bOff[l]]
+			}
+			sumSquaresEach(nt.wSq, nt.wViews)
 			var w2 float64
-			for l := 0; l < L; l++ {
-				w2 += sumSquares(nt.params[nt.wOff[l]:nt.bOff[l]])
+			for _, v := range nt.wSq {
+				w2 += v
 			}
 			total += (sq/float64(m)/2 + 0.5*cfg.Alpha*w2/float64(m)) * float64(m)
 			nt.backward(m, F(cfg.Alpha), par)
@@ -363,8 +371,10 @@ func (nt *mlpNet[F]) backward(m int, alpha F, par int) {
 		dz := nt.delta[l+1][:m*out]
 		w := nt.params[nt.wOff[l]:nt.bOff[l]]
 		gw := nt.grads[nt.wOff[l]:nt.bOff[l]]
-		copy(gw, w)
-		gemm(true, false, in, out, m, inv, a, in, dz, out, alpha*inv, gw, out, par)
+		// gw = inv*a^T*dz + (alpha*inv)*w: the GEMM's beta pass, done here
+		// while copying w (one pass over gw instead of two, same products).
+		scaleTo(gw, alpha*inv, w)
+		gemm(true, false, in, out, m, inv, a, in, dz, out, 1, gw, out, par)
 		gb := nt.grads[nt.bOff[l] : nt.bOff[l]+out]
 		clear(gb)
 		for r := 0; r < m; r++ {
@@ -430,12 +440,73 @@ func (nt *mlpNet[F]) predict(dst []float64, raw blasGeneral, yMean, yStd float64
 	})
 }
 
-func sumSquares[F float32 | float64](x []F) float64 {
-	var s float64
-	for _, v := range x {
-		s += float64(v) * float64(v)
+// sumSquaresEach sets dst[i] to the sum of squares of xs[i], each sum taken
+// in index order from zero in float64. Up to four sums advance together
+// (longest slices first), so that their additions overlap instead of each
+// waiting on the latency of the one before: the same sums as one loop per
+// slice, bit for bit, in about a third of the time for the paper MLP's
+// three 1000 x 1000 layers.
+func sumSquaresEach[F float32 | float64](dst []float64, xs [][]F) {
+	var order [16]int
+	idx := order[:0]
+	if len(xs) > len(order) {
+		idx = make([]int, 0, len(xs))
 	}
-	return s
+	for i := range xs {
+		// Insertion by decreasing length (a handful of layers).
+		j := len(idx)
+		idx = append(idx, i)
+		for ; j > 0 && len(xs[idx[j-1]]) < len(xs[i]); j-- {
+			idx[j] = idx[j-1]
+		}
+		idx[j] = i
+	}
+	for g := 0; g < len(idx); g += 4 {
+		grp := idx[g:min(len(idx), g+4)]
+		var s [4]float64
+		off := 0
+		for k := len(grp); k > 0; k-- {
+			// Chains 0..k-1 are all at least len(xs[grp[k-1]]) long.
+			n := len(xs[grp[k-1]])
+			switch k {
+			case 4:
+				a, b, c, d := xs[grp[0]][off:n], xs[grp[1]][off:n], xs[grp[2]][off:n], xs[grp[3]][off:n]
+				for i, v := range a {
+					s[0] += float64(v) * float64(v)
+					s[1] += float64(b[i]) * float64(b[i])
+					s[2] += float64(c[i]) * float64(c[i])
+					s[3] += float64(d[i]) * float64(d[i])
+				}
+			case 3:
+				a, b, c := xs[grp[0]][off:n], xs[grp[1]][off:n], xs[grp[2]][off:n]
+				for i, v := range a {
+					s[0] += float64(v) * float64(v)
+					s[1] += float64(b[i]) * float64(b[i])
+					s[2] += float64(c[i]) * float64(c[i])
+				}
+			case 2:
+				a, b := xs[grp[0]][off:n], xs[grp[1]][off:n]
+				for i, v := range a {
+					s[0] += float64(v) * float64(v)
+					s[1] += float64(b[i]) * float64(b[i])
+				}
+			case 1:
+				for _, v := range xs[grp[0]][off:n] {
+					s[0] += float64(v) * float64(v)
+				}
+			}
+			off = n
+			dst[grp[k-1]] = s[k-1]
+		}
+	}
+}
+
+// scaleTo sets dst[i] = alpha*x[i].
+func scaleTo[F float32 | float64](dst []F, alpha F, x []F) {
+	x = x[:len(dst)]
+	for i, v := range x {
+		dst[i] = alpha * v
+	}
 }
 
 // growT returns s resized to n, reusing its storage when it is large enough.

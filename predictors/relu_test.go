@@ -51,3 +51,28 @@ func TestReLUKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestSumSquaresEach checks the interleaved sums against one sequential
+// loop per slice, bit for bit, over lengths with ties, an empty slice and
+// more than four slices.
+func TestSumSquaresEach(t *testing.T) {
+	rng := newRNG(5)
+	for i, lens := range [][]int{{30000, 1000000, 1000000, 1000000, 1000}, {7}, {0, 3, 3, 1000, 5, 999, 2, 6, 1}, {}} {
+		xs := make([][]float64, len(lens))
+		want := make([]float64, len(lens))
+		for j, n := range lens {
+			xs[j] = make([]float64, n)
+			for k := range xs[j] {
+				xs[j][k] = rng.NormFloat64() * 0.05
+				want[j] += xs[j][k] * xs[j][k]
+			}
+		}
+		got := make([]float64, len(lens))
+		sumSquaresEach(got, xs)
+		for j := range want {
+			if math.Float64bits(got[j]) != math.Float64bits(want[j]) {
+				t.Errorf("%d: slice %d (len %d): got %v, want %v", i, j, lens[j], got[j], want[j])
+			}
+		}
+	}
+}
