@@ -335,14 +335,28 @@ func (nt *mlpNet[F]) adam(cfg MLPConfig, t, par int) {
 		nw = par
 	}
 	parallelRows(len(nt.params), nw, func(_, lo, hi int) {
-		pm, g, mm, vv := nt.params[lo:hi], nt.grads[lo:hi], nt.m[lo:hi], nt.v[lo:hi]
-		for i := range pm {
-			mi := fb1*mm[i] + (1-fb1)*g[i]
-			vi := fb2*vv[i] + (1-fb2)*g[i]*g[i]
-			mm[i], vv[i] = mi, vi
-			pm[i] -= lr * mi / (F(math.Sqrt(float64(vi))) + eps)
-		}
+		adamStep(nt.params[lo:hi], nt.grads[lo:hi], nt.m[lo:hi], nt.v[lo:hi], fb1, fb2, lr, eps)
 	})
+}
+
+// adamStep updates the moments mm, vv and the parameters pm from the
+// gradient g, elementwise. float64 runs four lanes at a time where the CPU
+// has AVX (adam_amd64.s: the same operations in the same order, so the
+// same bits; sqrt and division dominate the scalar loop).
+func adamStep[F float32 | float64](pm, g, mm, vv []F, fb1, fb2, lr, eps F) {
+	g, mm, vv = g[:len(pm)], mm[:len(pm)], vv[:len(pm)]
+	if p64, ok := any(pm).([]float64); ok && haveAdamAsm {
+		c := [6]float64{float64(fb1), float64(1 - fb1), float64(fb2), float64(1 - fb2), float64(lr), float64(eps)}
+		n := len(pm) &^ 3
+		adamAsm(p64[:n], any(g).([]float64)[:n], any(mm).([]float64)[:n], any(vv).([]float64)[:n], &c)
+		pm, g, mm, vv = pm[n:], g[n:], mm[n:], vv[n:]
+	}
+	for i := range pm {
+		mi := fb1*mm[i] + (1-fb1)*g[i]
+		vi := fb2*vv[i] + (1-fb2)*g[i]*g[i]
+		mm[i], vv[i] = mi, vi
+		pm[i] -= lr * mi / (F(math.Sqrt(float64(vi))) + eps)
+	}
 }
 
 // forward runs m rows already in acts[0] through the net, leaving each
