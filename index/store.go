@@ -107,7 +107,7 @@ func Open(dir string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("index: open %s: %w", dir, err)
 	}
-	if err := json.Unmarshal(b, &s.m); err != nil {
+	if err := decodeManifest(b, &s.m); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("index: %s: %w: %v", filepath.Join(dir, manifestName), ErrCorrupt, err)
 	}
@@ -369,7 +369,7 @@ func (s *Store) reloadManifest() error {
 		return fmt.Errorf("index: reload manifest: %w", err)
 	}
 	var m manifest
-	if err := json.Unmarshal(b, &m); err != nil {
+	if err := decodeManifest(b, &m); err != nil {
 		return fmt.Errorf("index: reload manifest: %w: %v", ErrCorrupt, err)
 	}
 	if m.Benches == nil {
@@ -547,9 +547,16 @@ func (c *colList) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return err
 	}
-	*c = (*c)[:0]
+	cl, err := parseColList(s)
+	*c = cl
+	return err
+}
+
+// parseColList reads the columns' string that colList.MarshalJSON writes.
+func parseColList(s string) (colList, error) {
+	var c colList
 	if s == "" {
-		return nil
+		return c, nil
 	}
 	// Columns share their epoch lists (read-only), most are alike.
 	shared := map[string]Epochs{}
@@ -558,7 +565,7 @@ func (c *colList) UnmarshalJSON(b []byte) error {
 		f := fields[:0]
 		for x := range strings.SplitSeq(line, " ") {
 			if len(f) == 6 {
-				return fmt.Errorf("index: manifest column %q: want 6 fields", line)
+				return nil, fmt.Errorf("index: manifest column %q: want 6 fields", line)
 			}
 			f = append(f, x)
 		}
@@ -568,24 +575,24 @@ func (c *colList) UnmarshalJSON(b []byte) error {
 			}
 		}
 		if len(f) != 6 {
-			return fmt.Errorf("index: manifest column %q: want 6 fields", line)
+			return nil, fmt.Errorf("index: manifest column %q: want 6 fields", line)
 		}
 		seed, err := strconv.Atoi(f[4])
 		if err != nil {
-			return fmt.Errorf("index: manifest column %q: seed: %w", line, err)
+			return nil, fmt.Errorf("index: manifest column %q: seed: %w", line, err)
 		}
 		cm := colManifest{Key: Key{f[0], f[1], f[2], f[3], seed}}
 		if f[5] != "" {
 			e, ok := shared[f[5]]
 			if !ok {
 				if e, err = parseEpochs(f[5]); err != nil {
-					return err
+					return nil, err
 				}
 				shared[f[5]] = e
 			}
 			cm.Epochs = e
 		}
-		*c = append(*c, cm)
+		c = append(c, cm)
 	}
-	return nil
+	return c, nil
 }
