@@ -102,9 +102,19 @@ func writeArchs(path, bench string, archs []string) error {
 
 // archTable is the mapped arch list of a benchmark.
 type archTable struct {
+	file  string
 	names arrowfile.Column // utf8
 	codes []int32
 	inv   []int32 // code -> index, -1 if absent; built on first use
+}
+
+// arch returns the arch string of index i in [0, names.Len()).
+func (at *archTable) arch(i int) (string, error) {
+	s, ok := at.names.Str(i)
+	if !ok {
+		return "", fmt.Errorf("index: %s: %w: the offsets of index %d are damaged", at.file, ErrCorrupt, i)
+	}
+	return s, nil
 }
 
 func (s *Store) loadArchs(bm *benchManifest) (*archTable, error) {
@@ -127,7 +137,7 @@ func (s *Store) loadArchs(bm *benchManifest) (*archTable, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: %s: %w: %v", bm.Archs, ErrCorrupt, err)
 	}
-	return &archTable{names: rec.Columns[0], codes: arrowfile.Int32s(rec.Columns[1].Data)}, nil
+	return &archTable{file: bm.Archs, names: rec.Columns[0], codes: arrowfile.Int32s(rec.Columns[1].Data)}, nil
 }
 
 // Archs returns the stored architecture list of bench in index order.
@@ -142,7 +152,9 @@ func (s *Store) Archs(bench string) ([]string, error) {
 	}
 	out := make([]string, at.names.Len())
 	for i := range out {
-		out[i] = at.names.Str(i)
+		if out[i], err = at.arch(i); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -156,8 +168,12 @@ func (s *Store) checkArchs(bench string, bm *benchManifest, archs []string) erro
 		return fmt.Errorf("%w: %s has %d architectures, the source %d", ErrArchMismatch, bench, stored.names.Len(), len(archs))
 	}
 	for i, a := range archs {
-		if stored.names.Str(i) != a {
-			return fmt.Errorf("%w: %s index %d is %q in the store, %q in the source", ErrArchMismatch, bench, i, stored.names.Str(i), a)
+		s, err := stored.arch(i)
+		if err != nil {
+			return err
+		}
+		if s != a {
+			return fmt.Errorf("%w: %s index %d is %q in the store, %q in the source", ErrArchMismatch, bench, i, s, a)
 		}
 	}
 	return nil

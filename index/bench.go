@@ -316,7 +316,7 @@ func (b *Bench) Arch(i int) (string, error) {
 	if i < 0 || i >= at.names.Len() {
 		return "", fmt.Errorf("%w: index %d outside [0, %d)", ErrNotFound, i, at.names.Len())
 	}
-	return at.names.Str(i), nil
+	return at.arch(i)
 }
 
 // Code returns the space code (nb201.Cell.Code, sss.Config.Code) of index i.

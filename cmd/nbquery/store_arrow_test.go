@@ -89,8 +89,8 @@ func compareColumn(t *testing.T, path string, f arrowfile.Field, a arrow.Array, 
 	switch x := a.(type) {
 	case *array.String:
 		for i := range rows {
-			if x.Value(i) != c.Str(i) {
-				t.Fatalf("%s %s row %d: %q vs %q", path, f.Name, i, x.Value(i), c.Str(i))
+			if s, ok := c.Str(i); !ok || x.Value(i) != s {
+				t.Fatalf("%s %s row %d: %q vs %q", path, f.Name, i, x.Value(i), s)
 			}
 		}
 		return rows

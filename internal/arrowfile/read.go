@@ -82,8 +82,9 @@ type Batch struct {
 }
 
 // Batch reads record batch i: every buffer is checked to lie within the
-// batch's body and to hold its rows, and utf8 offsets to be ascending and
-// within the column's data.
+// batch's body and to hold its rows. A utf8 column's offsets are checked
+// where a value is read (Column.Str): a query reads one architecture of
+// 15,625, and checking them all touched 61 kB of the file for it.
 func (f *File) Batch(i int) (b *Batch, err error) {
 	defer catch(&err)
 	if i < 0 || i >= len(f.batches) {
@@ -188,20 +189,6 @@ func (r *batchReader) column(t Type, rows int64) (Column, error) {
 		if err != nil {
 			return Column{}, err
 		}
-		prev := int32(binary.LittleEndian.Uint32(off))
-		if prev < 0 {
-			return Column{}, fmt.Errorf("negative utf8 offset")
-		}
-		for k := int64(4); k < int64(len(off)); k += 4 {
-			o := int32(binary.LittleEndian.Uint32(off[k:]))
-			if o < prev {
-				return Column{}, fmt.Errorf("utf8 offsets descend")
-			}
-			prev = o
-		}
-		if int64(prev) > int64(len(data)) {
-			return Column{}, fmt.Errorf("utf8 offset %d past %d bytes of data", prev, len(data))
-		}
 		return Column{Data: data, Offsets: off}, nil
 	}
 	w := int64(t.valueBytes())
@@ -215,11 +202,15 @@ func (r *batchReader) column(t Type, rows int64) (Column, error) {
 	return Column{Data: data[:rows*w]}, nil
 }
 
-// Str returns row i of a utf8 column (Batch checked its offsets).
-func (c *Column) Str(i int) string {
+// Str returns row i of a utf8 column, and false where its offsets are
+// damaged (descending, or past the data). i must be in [0, Len()).
+func (c *Column) Str(i int) (string, bool) {
 	lo := binary.LittleEndian.Uint32(c.Offsets[4*i:])
 	hi := binary.LittleEndian.Uint32(c.Offsets[4*i+4:])
-	return string(c.Data[lo:hi])
+	if lo > hi || uint64(hi) > uint64(len(c.Data)) {
+		return "", false
+	}
+	return string(c.Data[lo:hi]), true
 }
 
 // Len returns the number of rows of a utf8 column.
