@@ -251,7 +251,7 @@ func TestExitCodes(t *testing.T) {
 			if !strings.Contains(stderr, test.msg) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 				t.Errorf("stderr = %q, want one line containing %q", stderr, test.msg)
 			}
-			if m := pkgPrefix.FindString(strings.TrimPrefix(stderr, "nbquery: ")); m != "" {
+			if m := pkgPrefix().FindString(strings.TrimPrefix(stderr, "nbquery: ")); m != "" {
 				t.Errorf("stderr = %q leaks a package prefix %q", stderr, m)
 			}
 		})
