@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -39,4 +40,39 @@ func TestOneDocument(t *testing.T) {
 	if !strings.Contains(out, "valid-loss      null") || strings.Contains(out, "None") {
 		t.Errorf("text nulls: %s", out)
 	}
+}
+
+// TestWriteKV: writeKV's one write is what a Fprintf("%-*s  %s\n") a line
+// wrote, non-ASCII keys (padded by runes) included.
+func TestWriteKV(t *testing.T) {
+	for _, test := range []struct{ keys, vals []string }{
+		{[]string{"index", "arch", "latency:pixel3 (ms)"}, []string{"6111", "|none~0|", "null"}},
+		{[]string{"é", "ab", "latency:gpu€ (ms)"}, []string{"1", "", "2.5"}},
+		{[]string{"x"}, []string{"y"}},
+		{nil, nil},
+	} {
+		width := 0
+		for _, k := range test.keys {
+			width = max(width, len(k))
+		}
+		var want strings.Builder
+		for i, k := range test.keys {
+			fmt.Fprintf(&want, "%-*s  %s\n", width, k, test.vals[i])
+		}
+		var got countingWriter
+		writeKV(&got, test.keys, test.vals)
+		if got.String() != want.String() || got.writes > 1 {
+			t.Errorf("writeKV(%q) = %q in %d writes, want %q in one", test.keys, got.String(), got.writes, want.String())
+		}
+	}
+}
+
+type countingWriter struct {
+	strings.Builder
+	writes int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.writes++
+	return c.Builder.Write(p)
 }

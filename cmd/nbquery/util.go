@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nbquery/nbquery/index"
 )
@@ -124,14 +125,23 @@ func (o *jsonObject) writeText(w io.Writer) {
 }
 
 // table writes aligned key/value lines.
+// It writes them with one call (formatted as "%-*s  %s\n" did): a line a write cost a cold query 22
+// system calls and as many wake-ups of a reader on a pipe.
 func writeKV(w io.Writer, keys []string, vals []string) {
 	width := 0
 	for _, k := range keys {
 		width = max(width, len(k))
 	}
+	var b []byte
 	for i, k := range keys {
-		fmt.Fprintf(w, "%-*s  %s\n", width, k, vals[i])
+		b = append(b, k...)
+		for range max(0, width-utf8.RuneCountInString(k)) + 2 { // as fmt's %-*s pads
+			b = append(b, ' ')
+		}
+		b = append(b, vals[i]...)
+		b = append(b, '\n')
 	}
+	w.Write(b)
 }
 
 func newBufWriter(w io.Writer) *bufio.Writer { return bufio.NewWriterSize(w, 1<<16) }
