@@ -61,9 +61,11 @@ on; the exit status is then that of the worst failure.
 
   nbquery query nb201 --dataset cifar10-valid --hp 200 6111 9930 '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|'
   seq 0 15624 | nbquery query nb201 --dataset cifar10-valid --hp 200 - > all.jsonl`,
-		Args: cobra.MinimumNArgs(1),
+		Args:        cobra.MinimumNArgs(1),
+		Annotations: map[string]string{noSignals: "one row"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
+				opts.catchSignals(cmd)
 				if cmd.Flags().Changed("arch") || cmd.Flags().Changed("index") || q.nb101.hash != "" || q.nb101.matrix != "" {
 					return usagef("give requests as arguments or with --arch/--index/--hash, not both")
 				}
