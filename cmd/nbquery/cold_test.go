@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,7 +18,9 @@ import (
 // and CPU time of the child), with the floor program (testdata/floor: the
 // light build's libraries linked, no work). It builds four binaries, so it runs only
 // with NBQUERY_LONG=1; BENCHMARKS.md records its output. NBQUERY_COLD_N
-// sets the number of runs of each (default 200).
+// sets the number of runs of each (default 200); NBQUERY_COLD_EXTRA
+// ("name=path,...") times other builds' binaries (of earlier commits, say)
+// with the same query in the same run.
 func TestColdStart(t *testing.T) {
 	if os.Getenv("NBQUERY_LONG") == "" {
 		t.Skip("set NBQUERY_LONG=1 (builds four binaries and runs each hundreds of times)")
@@ -59,6 +62,18 @@ func TestColdStart(t *testing.T) {
 		{"nbquery query (light build)", append([]string{light}, query...)},
 		{"nbquery --version (light build)", []string{light, "--version"}},
 		{"nbquery query (full build)", append([]string{full}, query...)},
+	}
+	if extra := os.Getenv("NBQUERY_COLD_EXTRA"); extra != "" {
+		for _, e := range strings.Split(extra, ",") {
+			name, path, ok := strings.Cut(e, "=")
+			if !ok {
+				t.Fatalf("NBQUERY_COLD_EXTRA: %q is not name=path", e)
+			}
+			progs = append(progs, struct {
+				name string
+				argv []string
+			}{"query: " + name, append([]string{path}, query...)})
+		}
 	}
 	wall := make([][]float64, len(progs))
 	cpu := make([][]float64, len(progs))
