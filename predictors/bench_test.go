@@ -219,6 +219,9 @@ func BenchmarkPaperMLPEpoch(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			// One warm call: the buffers are sized and their pages touched, as in
+			// a search's repeated predictions (sklearn's peer takes its best of 3).
+			m.Predict(dst, X)
 			loop(b, func() { m.Predict(dst, X) })
 		})
 	}
