@@ -194,9 +194,10 @@ type mlpNet[F float32 | float64] struct {
 	grads  []F
 	m, v   []F
 	wOff   []int     // offset of W_l in params
-	wSq    []float64 // per layer sum of squared weights (for the loss)
-	wViews [][]F     // W_l views for sumSquaresEach
 	bOff   []int     // offset of b_l
+	wSq    []float64 // per layer sum of squared weights (for the loss)
+	wViews [][]F     // W_l and their gradients' views for scaleSumSquares
+	gViews [][]F
 
 	acts  [][]F // activations per layer, batch x width
 	delta [][]F
@@ -223,6 +224,11 @@ func (nt *mlpNet[F]) layout(d int, hidden []int) {
 	nt.v = growT(nt.v, off)
 	nt.wSq = make([]float64, len(nt.wOff))
 	nt.wViews = make([][]F, len(nt.wOff))
+	nt.gViews = make([][]F, len(nt.wOff))
+	for l := range nt.wOff {
+		nt.wViews[l] = nt.params[nt.wOff[l]:nt.bOff[l]]
+		nt.gViews[l] = nt.grads[nt.wOff[l]:nt.bOff[l]]
+	}
 }
 
 // glorot draws sklearn's _init_coef for relu: per layer, W then b, uniform
@@ -290,16 +296,12 @@ func (nt *mlpNet[F]) train(cfg MLPConfig, rng *rand.Rand, raw blasGeneral, y []f
 				dl[r] = e
 				sq += float64(e) * float64(e)
 			}
-			for l := range nt.wViews {
-				nt.wViews[l] = nt.params[nt.wOff[l]:nt.bOff[l]]
-			}
-			sumSquaresEach(nt.wSq, nt.wViews)
+			nt.backward(m, F(cfg.Alpha), par) // also sums the squared weights into wSq
 			var w2 float64
 			for _, v := range nt.wSq {
 				w2 += v
 			}
 			total += (sq/float64(m)/2 + 0.5*cfg.Alpha*w2/float64(m)) * float64(m)
-			nt.backward(m, F(cfg.Alpha), par)
 			t++
 			nt.adam(cfg, t, par)
 		}
@@ -375,19 +377,21 @@ func (nt *mlpNet[F]) forward(acts [][]F, m, par int) []F {
 	return acts[L][:m]
 }
 
-// backward computes the gradients of the batch loss from delta[L].
+// backward computes the gradients of the batch loss from delta[L], and
+// each layer's sum of squared weights (the loss's L2 term) into wSq.
 func (nt *mlpNet[F]) backward(m int, alpha F, par int) {
 	L := len(nt.sizes) - 1
 	inv := 1 / F(m)
+	// gw = inv*a^T*dz + (alpha*inv)*w: the GEMMs below run with beta = 1
+	// on gw = (alpha*inv)*w, their beta pass done here in the same pass
+	// over the weights that sums their squares (same products, same sums).
+	scaleSumSquares(nt.gViews, alpha*inv, nt.wViews, nt.wSq)
 	for l := L - 1; l >= 0; l-- {
 		in, out := nt.sizes[l], nt.sizes[l+1]
 		a := nt.acts[l][:m*in]
 		dz := nt.delta[l+1][:m*out]
 		w := nt.params[nt.wOff[l]:nt.bOff[l]]
 		gw := nt.grads[nt.wOff[l]:nt.bOff[l]]
-		// gw = inv*a^T*dz + (alpha*inv)*w: the GEMM's beta pass, done here
-		// while copying w (one pass over gw instead of two, same products).
-		scaleTo(gw, alpha*inv, w)
 		gemm(true, false, in, out, m, inv, a, in, dz, out, 1, gw, out, par)
 		gb := nt.grads[nt.bOff[l] : nt.bOff[l]+out]
 		clear(gb)
@@ -454,13 +458,12 @@ func (nt *mlpNet[F]) predict(dst []float64, raw blasGeneral, yMean, yStd float64
 	})
 }
 
-// sumSquaresEach sets dst[i] to the sum of squares of xs[i], each sum taken
-// in index order from zero in float64. Up to four sums advance together
-// (longest slices first), so that their additions overlap instead of each
-// waiting on the latency of the one before: the same sums as one loop per
-// slice, bit for bit, in about a third of the time for the paper MLP's
-// three 1000 x 1000 layers.
-func sumSquaresEach[F float32 | float64](dst []float64, xs [][]F) {
+// scaleSumSquares sets dst[i][j] = alpha*xs[i][j] and sums[i] to the sum
+// of squares of xs[i], taken in index order from zero in float64. Up to
+// four slices advance together (longest first), so that their sums' additions
+// overlap instead of each waiting on the latency of the one before: the same
+// sums as one loop per slice, bit for bit, in one pass over the weights.
+func scaleSumSquares[F float32 | float64](dst [][]F, alpha F, xs [][]F, sums []float64) {
 	var order [16]int
 	idx := order[:0]
 	if len(xs) > len(order) {
@@ -480,46 +483,50 @@ func sumSquaresEach[F float32 | float64](dst []float64, xs [][]F) {
 		var s [4]float64
 		off := 0
 		for k := len(grp); k > 0; k-- {
-			// Chains 0..k-1 are all at least len(xs[grp[k-1]]) long.
+			// Slices grp[:k] are all at least len(xs[grp[k-1]]) long.
 			n := len(xs[grp[k-1]])
 			switch k {
 			case 4:
 				a, b, c, d := xs[grp[0]][off:n], xs[grp[1]][off:n], xs[grp[2]][off:n], xs[grp[3]][off:n]
+				da, db, dc, dd := dst[grp[0]][off:n], dst[grp[1]][off:n], dst[grp[2]][off:n], dst[grp[3]][off:n]
+				b, c, d, da, db, dc, dd = b[:len(a)], c[:len(a)], d[:len(a)], da[:len(a)], db[:len(a)], dc[:len(a)], dd[:len(a)]
 				for i, v := range a {
 					s[0] += float64(v) * float64(v)
 					s[1] += float64(b[i]) * float64(b[i])
 					s[2] += float64(c[i]) * float64(c[i])
 					s[3] += float64(d[i]) * float64(d[i])
+					da[i], db[i], dc[i], dd[i] = alpha*v, alpha*b[i], alpha*c[i], alpha*d[i]
 				}
 			case 3:
 				a, b, c := xs[grp[0]][off:n], xs[grp[1]][off:n], xs[grp[2]][off:n]
+				da, db, dc := dst[grp[0]][off:n], dst[grp[1]][off:n], dst[grp[2]][off:n]
+				b, c, da, db, dc = b[:len(a)], c[:len(a)], da[:len(a)], db[:len(a)], dc[:len(a)]
 				for i, v := range a {
 					s[0] += float64(v) * float64(v)
 					s[1] += float64(b[i]) * float64(b[i])
 					s[2] += float64(c[i]) * float64(c[i])
+					da[i], db[i], dc[i] = alpha*v, alpha*b[i], alpha*c[i]
 				}
 			case 2:
 				a, b := xs[grp[0]][off:n], xs[grp[1]][off:n]
+				da, db := dst[grp[0]][off:n], dst[grp[1]][off:n]
+				b, da, db = b[:len(a)], da[:len(a)], db[:len(a)]
 				for i, v := range a {
 					s[0] += float64(v) * float64(v)
 					s[1] += float64(b[i]) * float64(b[i])
+					da[i], db[i] = alpha*v, alpha*b[i]
 				}
 			case 1:
-				for _, v := range xs[grp[0]][off:n] {
+				a, da := xs[grp[0]][off:n], dst[grp[0]][off:n]
+				da = da[:len(a)]
+				for i, v := range a {
 					s[0] += float64(v) * float64(v)
+					da[i] = alpha * v
 				}
 			}
 			off = n
-			dst[grp[k-1]] = s[k-1]
+			sums[grp[k-1]] = s[k-1]
 		}
-	}
-}
-
-// scaleTo sets dst[i] = alpha*x[i].
-func scaleTo[F float32 | float64](dst []F, alpha F, x []F) {
-	x = x[:len(dst)]
-	for i, v := range x {
-		dst[i] = alpha * v
 	}
 }
 

@@ -52,26 +52,32 @@ func TestReLUKernels(t *testing.T) {
 	}
 }
 
-// TestSumSquaresEach checks the interleaved sums against one sequential
-// loop per slice, bit for bit, over lengths with ties, an empty slice and
-// more than four slices.
-func TestSumSquaresEach(t *testing.T) {
+// TestScaleSumSquares checks the interleaved sums against one sequential
+// loop per slice, bit for bit, and the scaled copies, over lengths with
+// ties, an empty slice and more than four slices.
+func TestScaleSumSquares(t *testing.T) {
 	rng := newRNG(5)
+	const alpha = 1e-4 / 200
 	for i, lens := range [][]int{{30000, 1000000, 1000000, 1000000, 1000}, {7}, {0, 3, 3, 1000, 5, 999, 2, 6, 1}, {}} {
-		xs := make([][]float64, len(lens))
+		xs, dst := make([][]float64, len(lens)), make([][]float64, len(lens))
 		want := make([]float64, len(lens))
 		for j, n := range lens {
-			xs[j] = make([]float64, n)
+			xs[j], dst[j] = make([]float64, n), make([]float64, n)
 			for k := range xs[j] {
 				xs[j][k] = rng.NormFloat64() * 0.05
 				want[j] += xs[j][k] * xs[j][k]
 			}
 		}
 		got := make([]float64, len(lens))
-		sumSquaresEach(got, xs)
+		scaleSumSquares(dst, alpha, xs, got)
 		for j := range want {
 			if math.Float64bits(got[j]) != math.Float64bits(want[j]) {
 				t.Errorf("%d: slice %d (len %d): got %v, want %v", i, j, lens[j], got[j], want[j])
+			}
+			for k, v := range xs[j] {
+				if dst[j][k] != alpha*v {
+					t.Fatalf("%d: slice %d [%d] = %v, want %v", i, j, k, dst[j][k], alpha*v)
+				}
 			}
 		}
 	}
