@@ -35,23 +35,15 @@ func decodeFast(b []byte) (manifest, bool) {
 			return d.int(&m.Generation)
 		case k == "benches" && d.once(&seen, 4):
 			m.Benches = map[string]*benchManifest{}
-			return d.object(func(name string) bool {
-				if _, dup := m.Benches[name]; dup {
-					return false
-				}
-				bm := &benchManifest{}
-				m.Benches[name] = bm
-				return d.bench(bm)
+			return objectInto(d, m.Benches, func(bm **benchManifest) bool {
+				*bm = &benchManifest{}
+				return d.bench(*bm)
 			})
 		case k == "files" && d.once(&seen, 8):
 			m.Files = map[string]fileSum{}
-			return d.object(func(name string) bool {
-				if _, dup := m.Files[name]; dup {
-					return false
-				}
-				var fs fileSum
+			return objectInto(d, m.Files, func(fs *fileSum) bool {
 				var seen uint
-				ok := d.object(func(k string) bool {
+				return d.object(func(k string) bool {
 					switch {
 					case k == "size" && d.once(&seen, 1):
 						return d.int64(&fs.Size)
@@ -60,8 +52,6 @@ func decodeFast(b []byte) (manifest, bool) {
 					}
 					return false
 				})
-				m.Files[name] = fs
-				return ok
 			})
 		}
 		return false
@@ -88,15 +78,7 @@ func (d *mdec) bench(bm *benchManifest) bool {
 			})
 		case k == "extra" && d.once(&seen, 8):
 			bm.Extra = map[string]string{}
-			return d.object(func(role string) bool {
-				if _, dup := bm.Extra[role]; dup {
-					return false
-				}
-				var v string
-				ok := d.str(&v)
-				bm.Extra[role] = v
-				return ok
-			})
+			return objectInto(d, bm.Extra, d.str)
 		}
 		return false
 	})
@@ -146,6 +128,20 @@ func (d *mdec) segment(sg *segManifest) bool {
 			return err == nil
 		}
 		return false
+	})
+}
+
+// objectInto reads an object with distinct keys into m, each value with
+// value.
+func objectInto[V any](d *mdec, m map[string]V, value func(*V) bool) bool {
+	return d.object(func(k string) bool {
+		if _, dup := m[k]; dup {
+			return false
+		}
+		var v V
+		ok := value(&v)
+		m[k] = v
+		return ok
 	})
 }
 
