@@ -55,11 +55,7 @@ continues a search or a selection mid-way.`,
 	f.IntVar(&cfg.ProjInterval, "proj-interval", cfg.ProjInterval, "pt: tuning iterations after each projection round")
 	f.Float64Var(&cfg.TuneLR, "tune-lr", cfg.TuneLR, "pt: weight learning rate while tuning")
 	f.IntVar(&cfg.ProjImages, "proj-images", cfg.ProjImages, "pt: images of the projection set (from α-data)")
-	f.StringVar(&cfg.OutDir, "out", "", "run directory (checkpoints, search.json)")
-	f.BoolVar(&cfg.Resume, "resume", false, "continue from the checkpoint in --out")
-	f.BoolVar(&cfg.ResumeOrStart, "resume-or-start", false, "like --resume, but start afresh when --out has no checkpoint")
-	f.DurationVar(&cfg.TimeLimit, "time-limit", 0, "stop with a checkpoint after this long (e.g. 30m)")
-	f.DurationVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "checkpoint interval")
+	addRunFlags(f, "run directory (checkpoints, search.json)", runFlags{&cfg.OutDir, &cfg.Resume, &cfg.ResumeOrStart, &cfg.TimeLimit, &cfg.CheckpointEvery})
 	f.IntVar(&cfg.GCPercent, "gc-percent", 0, "Go GC target while searching (0 = process default)")
 	return cmd
 }

@@ -32,7 +32,7 @@ func (f *spnasFlags) macro() mbv2.Macro {
 
 func newSearchSinglePathCommand(opts *globalOptions) *cobra.Command {
 	cfg := train.SPNASConfig{Train: train.Config{Batch: 32, LR: 0.05, Momentum: 0.9, WeightDecay: 4e-5, ValidFraction: 0.1,
-		Optimizer: "sgd", EvalBatch: 100, Epochs: 8, ImageSize: 32}}
+		Optimizer: "sgd", EvalBatch: 100, Epochs: 8, ImageSize: 32, CheckpointEvery: train.DefaultConfig().CheckpointEvery}}
 	var net spnasFlags
 	var latFile string
 	var noStore bool
@@ -83,11 +83,7 @@ README.md). --lambda 0 searches for accuracy alone and needs no table.`,
 	f.Float64Var(&net.width, "width", 0.25, "width multiplier of the MobileNetV2 layout")
 	f.IntVar(&net.divisor, "divisor", 8, "channels are rounded to multiples of this")
 	f.IntVar(&net.stemStride, "stem-stride", 1, "stride of the stem convolution (the reference's 2 is for 224x224)")
-	f.StringVar(&t.OutDir, "out", "", "run directory (checkpoints, search.json, child/result.json)")
-	f.BoolVar(&t.Resume, "resume", false, "continue from the checkpoints in --out")
-	f.BoolVar(&t.ResumeOrStart, "resume-or-start", false, "like --resume, but start from step 0 without a checkpoint")
-	f.DurationVar(&t.TimeLimit, "time-limit", 0, "stop with a checkpoint after this long (e.g. 30m)")
-	f.DurationVar(&t.CheckpointEvery, "checkpoint-every", 0, "checkpoint interval (default 3m)")
+	addRunFlags(f, "run directory (checkpoints in search/ and child/, search.json, child/result.json)", runFlags{&t.OutDir, &t.Resume, &t.ResumeOrStart, &t.TimeLimit, &t.CheckpointEvery})
 	f.BoolVar(&noStore, "no-store", false, "do not record the child's result in the store")
 	return cmd
 }

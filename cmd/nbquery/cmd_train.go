@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/nbquery/nbquery/catalog"
 	"github.com/nbquery/nbquery/index"
@@ -76,17 +78,31 @@ recorded in the store under bench darts with the protocol in the dataset name.`,
 	f.IntVar(&cfg.MaxTrain, "max-train", 0, "use at most this many training images (0 = all)")
 	f.Float64Var(&cfg.ValidFraction, "valid-fraction", cfg.ValidFraction, "share of the training images held out for validation")
 	f.BoolVar(&cfg.SkipCorrupt, "skip-corrupt", false, "imagenet: skip and count undecodable images instead of failing")
-	f.StringVar(&cfg.OutDir, "out", "", "run directory (checkpoints, result.json)")
-	f.BoolVar(&cfg.Resume, "resume", false, "continue from the checkpoint in --out (an error if there is none; a damaged one falls back to the previous)")
-	f.BoolVar(&cfg.ResumeOrStart, "resume-or-start", false, "like --resume, but start from step 0 when --out has no checkpoint")
-	f.DurationVar(&cfg.TimeLimit, "time-limit", 0, "stop with a checkpoint after this long (e.g. 30m)")
-	f.DurationVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "checkpoint interval")
+	addRunFlags(f, "run directory (checkpoints, result.json)", runFlags{&cfg.OutDir, &cfg.Resume, &cfg.ResumeOrStart, &cfg.TimeLimit, &cfg.CheckpointEvery})
 	f.BoolVar(&noStore, "no-store", false, "do not record the result in the store")
 	f.StringVar(&trialConfig, "trial-config", "", "the whole training configuration as JSON (the Slurm tasks of live experiments)")
 	f.MarkHidden("trial-config")
 	addTrainExecFlags(f, &x)
 	addTrainDARTSFlags(f, &dt)
 	return cmd
+}
+
+// runFlags are the fields of a checkpointed run (train, search darts,
+// search single-path): its directory and how it stops and resumes.
+type runFlags struct {
+	out                   *string
+	resume, resumeOrStart *bool
+	timeLimit, every      *time.Duration
+}
+
+// addRunFlags registers --out (described by outHelp), --resume,
+// --resume-or-start, --time-limit and --checkpoint-every (default *r.every).
+func addRunFlags(f *pflag.FlagSet, outHelp string, r runFlags) {
+	f.StringVar(r.out, "out", "", outHelp)
+	f.BoolVar(r.resume, "resume", false, "continue from the checkpoint in --out (an error if there is none; a damaged one falls back to the previous)")
+	f.BoolVar(r.resumeOrStart, "resume-or-start", false, "like --resume, but start from step 0 when --out has no checkpoint")
+	f.DurationVar(r.timeLimit, "time-limit", 0, "stop with a checkpoint after this long (e.g. 30m)")
+	f.DurationVar(r.every, "checkpoint-every", *r.every, "checkpoint interval")
 }
 
 func runTrain(ctx context.Context, opts *globalOptions, cfg train.Config, noStore bool, x *trainExec, w io.Writer) error {
