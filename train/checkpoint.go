@@ -285,3 +285,13 @@ func (st *checkpoint) nextEpoch(epochs int) {
 		st.Iter, st.EpochLoss, st.EpochCorrect, st.EpochSeen, st.Shuffled = 0, 0, 0, 0, false
 	}
 }
+
+// finish marks the run done and saves it (once: a finished run resumed
+// saves nothing).
+func (st *checkpoint) finish(save func() error) error {
+	if st.Done {
+		return nil
+	}
+	st.Done = true
+	return save()
+}

@@ -20,6 +20,7 @@ import (
 	"fmt"
 
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // errHashCollision reports a graph in which two distinct nodes share a
@@ -93,4 +94,16 @@ func rebuilt[M any](build func() (M, error)) (M, error) {
 			return m, err
 		}
 	}
+}
+
+// takeGrads points each ps[i].Grad at nodes[i]'s gradient (after a pass).
+func takeGrads(ps []Param, nodes []*G.Node) error {
+	for i, n := range nodes {
+		g, err := n.Grad()
+		if err != nil {
+			return fmt.Errorf("train: %s: %w", n.Name(), err)
+		}
+		ps[i].Grad = g.(*tensor.Dense)
+	}
+	return nil
 }

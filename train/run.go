@@ -550,12 +550,8 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 				return res, fmt.Errorf("%w: step %d (epoch %d) loss %v; last good checkpoint kept at %s", ErrNonFinite, st.Step, st.Epoch, loss, ckptPath)
 			}
 			correct, _ := scoreLogits(tm.logits.Value(), labels, cfg.Batch)
-			for i, n := range tm.learn {
-				g, err := n.Grad()
-				if err != nil {
-					return res, fmt.Errorf("train: %s: %w", n.Name(), err)
-				}
-				learn[i].Grad = g.(*tensor.Dense)
+			if err := takeGrads(learn, tm.learn); err != nil {
+				return res, err
 			}
 			if cfg.ClipNorm > 0 {
 				ClipGradNorm(learn, cfg.ClipNorm)
@@ -586,11 +582,8 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 		}
 		lastCkpt = time.Now()
 	}
-	if !st.Done {
-		st.Done = true
-		if err := save(); err != nil {
-			return res, err
-		}
+	if err := st.finish(save); err != nil {
+		return res, err
 	}
 	_ = bar.Finish()
 	fmt.Fprintln(progress)

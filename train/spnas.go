@@ -458,15 +458,11 @@ func (r *mbRun) train(ctx context.Context, data *mbData, progress io.Writer) (mb
 				return out, fmt.Errorf("%w: %s step %d (epoch %d) loss %v; last good checkpoint kept at %s", ErrNonFinite, what, st.Step, st.Epoch, loss, ckptPath)
 			}
 			correct, _ := scoreLogits(tm.logits.Value(), labels, cfg.Batch)
-			for k, ps := range [][]Param{weights, thresh} {
-				nodes := [][]*G.Node{wNodes, tNodes}[k]
-				for i := range ps {
-					g, err := nodes[i].Grad()
-					if err != nil {
-						return out, fmt.Errorf("train: %s: %w", ps[i].Name, err)
-					}
-					ps[i].Grad = g.(*tensor.Dense)
-				}
+			if err := takeGrads(weights, wNodes); err != nil {
+				return out, err
+			}
+			if err := takeGrads(thresh, tNodes); err != nil {
+				return out, err
 			}
 			if cfg.ClipNorm > 0 {
 				ClipGradNorm(weights, cfg.ClipNorm)
@@ -508,11 +504,8 @@ func (r *mbRun) train(ctx context.Context, data *mbData, progress io.Writer) (mb
 		}
 		lastCkpt = time.Now()
 	}
-	if !st.Done {
-		st.Done = true
-		if err := save(); err != nil {
-			return out, err
-		}
+	if err := st.finish(save); err != nil {
+		return out, err
 	}
 	_ = bar.Finish()
 	fmt.Fprintln(progress)
