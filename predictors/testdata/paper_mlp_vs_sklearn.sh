@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side by side on the same cores: sklearn's MLPRegressor((1000,)*4) against
 # predictors' paper MLP (float64 and float32, gonum's BLAS or OpenBLAS),
-# one epoch on 1,000 NB201 rows and one prediction of 15,625 cells.
+# one epoch on 1,000 NB201 rows (a 5-epoch fit divided by 5 on both sides,
+# BenchmarkPaperMLPEpoch's paperBenchEpochs) and one prediction of 15,625 cells.
 # sklearn runs as its users run it: OpenBLAS picks its own kernel and
 # threads (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for that command).
 # The Go side runs twice when it links OpenBLAS: with the environment as it
