@@ -12,15 +12,6 @@ import "math"
 // addBias adds the intercept b to every row of z (rows of len(b)) and, if
 // relu, replaces the negative sums by zero.
 func addBias[F float32 | float64](z, b []F, relu bool) {
-	switch z := any(z).(type) {
-	case []float64:
-		addBias64(z, any(b).([]float64), relu)
-	case []float32:
-		addBias32(z, any(b).([]float32), relu)
-	}
-}
-
-func addBias64(z, b []float64, relu bool) {
 	for r := 0; r+len(b) <= len(z); r += len(b) {
 		zr := z[r : r+len(b)]
 		if !relu {
@@ -29,34 +20,37 @@ func addBias64(z, b []float64, relu bool) {
 			}
 			continue
 		}
-		for j, v := range zr {
-			v += b[j]
-			u := math.Float64bits(v)
-			if v < 0 {
-				u = 0
-			}
-			zr[j] = math.Float64frombits(u)
+		// One kernel per type: Go has no generic float-to-bits conversion.
+		switch zr := any(zr).(type) {
+		case []float64:
+			addReLU64(zr, any(b).([]float64))
+		case []float32:
+			addReLU32(zr, any(b).([]float32))
 		}
 	}
 }
 
-func addBias32(z, b []float32, relu bool) {
-	for r := 0; r+len(b) <= len(z); r += len(b) {
-		zr := z[r : r+len(b)]
-		if !relu {
-			for j, v := range zr {
-				zr[j] = v + b[j]
-			}
-			continue
+func addReLU64(z, b []float64) {
+	b = b[:len(z)]
+	for j, v := range z {
+		v += b[j]
+		u := math.Float64bits(v)
+		if v < 0 {
+			u = 0
 		}
-		for j, v := range zr {
-			v += b[j]
-			u := math.Float32bits(v)
-			if v < 0 {
-				u = 0
-			}
-			zr[j] = math.Float32frombits(u)
+		z[j] = math.Float64frombits(u)
+	}
+}
+
+func addReLU32(z, b []float32) {
+	b = b[:len(z)]
+	for j, v := range z {
+		v += b[j]
+		u := math.Float32bits(v)
+		if v < 0 {
+			u = 0
 		}
+		z[j] = math.Float32frombits(u)
 	}
 }
 
