@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -54,7 +55,15 @@ func (o *globalOptions) catchSignals(cmd *cobra.Command) {
 	o.stopSignals = stop
 }
 
-func newRootCommand(opts *globalOptions) *cobra.Command {
+func newRootCommand(opts *globalOptions) *cobra.Command { return newRootCommandFor(opts, nil) }
+
+// newRootCommandFor is the command tree for args: the root and the query
+// command alone when args run a query (commandName), every command
+// otherwise. Building every command and its flags cost each cold query
+// ~0.1 ms; a query's own flags, help, errors and hooks are the same in
+// either tree (the root-level help, suggestions and completion, which list
+// the other commands, come from the whole tree).
+func newRootCommandFor(opts *globalOptions, args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "nbquery",
 		Short: "Query NAS benchmarks, run predictor and search experiments, train cells",
@@ -88,6 +97,10 @@ Exit codes: 0 success, 1 error, 2 usage, 3 not found or not recorded, 130 cancel
 	pf.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress bars")
 	pf.Uint64Var(&opts.randSeed, "rand-seed", 1, "seed of the random source (for --seed random and sampling)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	if args != nil && commandName(args) == "query" {
+		root.AddCommand(newQueryCommand(opts))
+		return root
+	}
 	root.AddCommand(newVersionCommand(opts))
 	root.AddCommand(
 		newQueryCommand(opts),
@@ -96,6 +109,24 @@ Exit codes: 0 success, 1 error, 2 usage, 3 not found or not recorded, 130 cancel
 	)
 	addExtraCommands(root, opts)
 	return root
+}
+
+// commandName returns the command that args name, when only the root's
+// persistent flags (in the forms listed here) stand before it; else "".
+func commandName(args []string) string {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--store" || a == "--rand-seed":
+			i++ // and its value
+		case a == "--json" || a == "--jsonl" || a == "--quiet" || a == "-q" ||
+			strings.HasPrefix(a, "--store=") || strings.HasPrefix(a, "--rand-seed="):
+		case strings.HasPrefix(a, "-"):
+			return ""
+		default:
+			return a
+		}
+	}
+	return ""
 }
 
 // extraCommands are registered by other files of this package.
@@ -129,13 +160,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // runWithInput is run with standard input (batch requests) given.
 func runWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runTree(args, stdin, stdout, stderr, newRootCommandFor)
+}
+
+// runTree is runWithInput with the command tree built by tree.
+func runTree(args []string, stdin io.Reader, stdout, stderr io.Writer, tree func(*globalOptions, []string) *cobra.Command) int {
 	opts := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr}
 	defer func() {
 		if opts.stopSignals != nil {
 			opts.stopSignals()
 		}
 	}()
-	root := newRootCommand(opts)
+	root := tree(opts, args)
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())
 	if err != nil && !errors.Is(err, errSilent) {
