@@ -152,10 +152,8 @@ func runTrialTask(ctx context.Context, opts *globalOptions, bench, cfgJSON, out 
 		}
 		return err
 	}
-	if x.resultFile != "" && res.Completed {
-		if err := executor.WriteResult(x.resultFile, executor.ResultOf(bench, cfg, res)); err != nil {
-			return err
-		}
+	if err := x.writeResultFile(bench, cfg, res); err != nil {
+		return err
 	}
 	if opts.structured() {
 		return writeJSONValue(w, res)
@@ -356,9 +354,9 @@ func (x *trainExec) remote(ctx context.Context, opts *globalOptions, cfg train.C
 }
 
 // writeResultFile is the task side of --result-file.
-func (x *trainExec) writeResultFile(cfg train.Config, res train.Result) error {
+func (x *trainExec) writeResultFile(bench string, cfg train.Config, res train.Result) error {
 	if x.resultFile == "" || !res.Completed {
 		return nil
 	}
-	return executor.WriteResult(x.resultFile, executor.ResultOf(index.NB201, cfg, res))
+	return executor.WriteResult(x.resultFile, executor.ResultOf(bench, cfg, res))
 }

@@ -124,7 +124,7 @@ func runTrain(ctx context.Context, opts *globalOptions, cfg train.Config, noStor
 		}
 		return err
 	}
-	if err := x.writeResultFile(cfg, res); err != nil {
+	if err := x.writeResultFile(index.NB201, cfg, res); err != nil {
 		return err
 	}
 	if !noStore && res.Completed {
